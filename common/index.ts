@@ -1,0 +1,7 @@
+// Public entry of common/: the only file other folders import.
+export type { Clock, TimerHandle } from './clock.ts';
+export { RealClock, VirtualClock } from './clock.ts';
+export type { ErrorLocation } from './errors.ts';
+export { OrbitfedError, formatLocated } from './errors.ts';
+export type { DurationMs, UnixMs } from './units.ts';
+export { durationMs, unixMs, MS_PER_DAY, MS_PER_SECOND, SPEED_OF_LIGHT_KM_PER_SEC } from './units.ts';
