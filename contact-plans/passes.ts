@@ -489,12 +489,13 @@ class SatelliteSearch {
 }
 
 /**
- * Finds every pass of every propagator over every station in the window. Satellites whose SGP4
+ * Finds every pass of every propagator over every station in the window (`undefined` entries,
+ * satellites that could not be initialised, are skipped but keep their index). Satellites whose SGP4
  * fails are reported in `problems` (with the time of failure); their passes before it are kept,
  * the last one flagged LOS-truncated.
  */
 export function findPasses(
-  propagators: readonly Propagator[],
+  propagators: readonly (Propagator | undefined)[],
   stations: readonly Station[],
   options: PassSearchOptions,
   satelliteIndexOffset = 0,
@@ -506,6 +507,7 @@ export function findPasses(
   const problems: SatelliteProblem[] = [];
   let sgp4Calls = 0;
   propagators.forEach((propagator, i) => {
+    if (propagator === undefined) return;
     const satellite = i + satelliteIndexOffset;
     const source = new ExactStateSource(propagator, options.window);
     const traj = sampleTrajectory(source);
