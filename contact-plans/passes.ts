@@ -19,6 +19,7 @@ import { topocentre, type Topocentre } from './earth-frames.ts';
 import { compileHorizon, minElevationRadAt, minElevationSlopeAt, type Horizon } from './horizon-mask.ts';
 import { lookAngles, newLookAngles, type LookAngles } from './look-angles.ts';
 import { PassFlags, PassTable } from './pass-table.ts';
+import { refractionRad } from './refraction.ts';
 import { sgp4StatusCode, sgp4StatusText, type Propagator } from './sgp4.ts';
 import type { Station } from './station.ts';
 import { ExactStateSource, interpolateState, sampleTrajectory, type SampledTrajectory, type TimeWindow } from './trajectory.ts';
@@ -96,12 +97,6 @@ function copySample(from: Sample, to: Sample): void {
   to.azimuthRad = from.azimuthRad;
   to.rangeKm = from.rangeKm;
   to.rangeRate = from.rangeRate;
-}
-
-/** Sæmundsson's refraction (arcmin) for a true altitude h (deg): R = 1.02 / tan(h + 10.3/(h + 5.11)). */
-function refractionRad(elevationRad: number): number {
-  const hDeg = Math.max(elevationRad * DEG, -1);
-  return ((1.02 / Math.tan((hDeg + 10.3 / (hDeg + 5.11)) * RAD)) / 60) * RAD;
 }
 
 function compileStation(station: Station, index: number, defaultMinElevationDeg: number): StationContext {
