@@ -1,9 +1,7 @@
 // `orbitfed demo` (what `npm start` runs): for now, the passes of the bundled sample satellites over
 // the bundled stations, as a table for people. The whole-federation demo replaces it later.
 import { fileURLToPath } from 'node:url';
-import { loadElementFile } from '../contact-plans/element-file.ts';
-import { searchPasses } from '../contact-plans/pass-search.ts';
-import { loadStationsFile } from '../contact-plans/stations-file.ts';
+import { loadElementFile, loadStationsFile, searchPasses } from '../contact-plans/index.ts';
 import type { Command, CommandContext } from './command.ts';
 import { passRecord } from './pass-output.ts';
 

@@ -1,10 +1,7 @@
 // Pass tables as people and pipes read them: CSV (the oracle's column names for the columns it
 // shares) and JSON. Written in chunks so millions of passes never become one giant string.
 import { isoMicros } from '../common/index.ts';
-import type { ElementIssue, ElementSet } from '../contact-plans/element-set.ts';
-import { PassFlags, type PassTable } from '../contact-plans/pass-table.ts';
-import { owltSecForRangeKm, type SatelliteProblem } from '../contact-plans/passes.ts';
-import type { Station } from '../contact-plans/station.ts';
+import { type ElementIssue, type ElementSet, owltSecForRangeKm, PassFlags, type PassTable, type SatelliteProblem, type Station } from '../contact-plans/index.ts';
 
 export type PassFormat = 'csv' | 'json';
 

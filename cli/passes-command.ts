@@ -1,11 +1,7 @@
 // `orbitfed passes`: every pass of every satellite over every station in a window.
 import { parseArgs } from 'node:util';
 import { formatLocated, type Clock } from '../common/index.ts';
-import { classifyElementAge } from '../contact-plans/element-age.ts';
-import { loadElementFile } from '../contact-plans/element-file.ts';
-import type { ElementIssue, ElementSet } from '../contact-plans/element-set.ts';
-import { searchPasses, PASS_THREADS_MAX } from '../contact-plans/pass-search.ts';
-import { loadStationsFile } from '../contact-plans/stations-file.ts';
+import { classifyElementAge, type ElementIssue, type ElementSet, loadElementFile, loadStationsFile, PASS_THREADS_MAX, searchPasses } from '../contact-plans/index.ts';
 import type { Command, CommandContext } from './command.ts';
 import { parseChoice, parseInstantMs, parseNumberInRange } from './flag-values.ts';
 import { formatPasses, type PassFormat } from './pass-output.ts';

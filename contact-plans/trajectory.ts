@@ -14,7 +14,9 @@ export const NODE_SPACING_MAX_SEC = 1200;
 export function nodeSpacingSec(p: Propagator): number {
   const perigeeKm = Math.max(p.perigeeRadiusKm, 6378);
   const dynamicalTimeSec = Math.sqrt((perigeeKm * perigeeKm * perigeeKm) / MU_KM3_PER_SEC2);
-  const spacing = dynamicalTimeSec / NODES_PER_DYNAMICAL_TIME;
+  // Eccentric orbits change curvature fastest around perigee: sample them twice as densely.
+  const eccentricityFactor = p.elements.eccentricity > 0.1 ? 0.5 : 1;
+  const spacing = (dynamicalTimeSec / NODES_PER_DYNAMICAL_TIME) * eccentricityFactor;
   return Math.min(NODE_SPACING_MAX_SEC, Math.max(NODE_SPACING_MIN_SEC, spacing));
 }
 
