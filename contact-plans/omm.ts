@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { isoFromMicros, MS_PER_DAY } from '../common/index.ts';
+import { splitCsvRows } from './csv-rows.ts';
 import type { ElementFormat, ElementIssue, ElementLoadResult, ElementSet, EpochUtc } from './element-set.ts';
 
 /** One record's fields by OMM keyword, as the encoding gave them (JSON numbers stay numbers). */
@@ -375,63 +376,10 @@ export function parseOmmJson(text: string, file: string): ElementLoadResult {
 
 // ---- CSV -----------------------------------------------------------------------------------------
 
-interface CsvRow {
-  readonly line: number;
-  readonly cells: readonly string[];
-}
-
-/** RFC 4180 rows (quoted cells may hold commas, doubled quotes and line breaks), each with its first line. */
-function csvRows(text: string): { rows: CsvRow[]; unterminatedQuoteLine: number | undefined } {
-  const rows: CsvRow[] = [];
-  let cells: string[] = [];
-  let cell = '';
-  let line = 1;
-  let rowLine = 1;
-  let inQuotes = false;
-  let quoteLine = 0;
-  const endRow = (): void => {
-    cells.push(cell);
-    if (cells.length > 1 || cells[0] !== '') rows.push({ line: rowLine, cells });
-    cells = [];
-    cell = '';
-  };
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i] as string;
-    if (inQuotes) {
-      if (ch === '"') {
-        if (text[i + 1] === '"') {
-          cell += '"';
-          i++;
-        } else inQuotes = false;
-      } else {
-        if (ch === '\n' || (ch === '\r' && text[i + 1] !== '\n')) line++;
-        cell += ch;
-      }
-      continue;
-    }
-    if (ch === '"' && cell.trim() === '') {
-      cell = '';
-      inQuotes = true;
-      quoteLine = line;
-    } else if (ch === ',') {
-      cells.push(cell);
-      cell = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      endRow();
-      line++;
-      rowLine = line;
-    } else cell += ch;
-  }
-  if (inQuotes) return { rows, unterminatedQuoteLine: quoteLine };
-  endRow();
-  return { rows, unterminatedQuoteLine: undefined };
-}
-
 /** CelesTrak CSV: a header row of OMM keywords, then one record per row. */
 export function parseOmmCsv(text: string, file: string): ElementLoadResult {
   const out = collector(file, 'omm-csv');
-  const { rows, unterminatedQuoteLine } = csvRows(stripBom(text));
+  const { rows, unterminatedQuoteLine } = splitCsvRows(stripBom(text));
   if (unterminatedQuoteLine !== undefined) {
     out.error('ORBITFED_OMM_SYNTAX', unterminatedQuoteLine, undefined, 'a quoted CSV field is never closed');
     return out.result();

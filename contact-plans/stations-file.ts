@@ -28,6 +28,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { OrbitfedError, formatLocated, type ErrorLocation } from '../common/index.ts';
+import { splitCsvRows } from './csv-rows.ts';
 import { HORIZON_MASK_POINTS_MAX } from './horizon-mask.ts';
 import { ISO_3166_ALPHA2_NAMES } from './iso3166-alpha2.ts';
 import type { HorizonMaskPoint, Station } from './station.ts';
@@ -347,14 +348,8 @@ function displayPath(path: readonly PathSegment[]): string {
 // ---------------------------------------------------------------------------------------------
 // CSV
 
-interface CsvRecord {
-  /** 1-based line on which the record starts (a quoted field may span lines). */
-  readonly line: number;
-  readonly cells: readonly string[];
-}
-
 function readCsvStations(text: string, file: string, problems: Problem[]): Station[] {
-  const split = splitCsvRecords(text);
+  const split = splitCsvRows(text);
   if (split.unterminatedQuoteLine !== undefined) {
     problems.push({
       location: { file, line: split.unterminatedQuoteLine },
@@ -362,7 +357,9 @@ function readCsvStations(text: string, file: string, problems: Problem[]): Stati
     });
     return [];
   }
-  const records = split.records.filter((r) => r.cells.some((cell) => cell !== ''));
+  const records = split.rows
+    .map((r) => ({ line: r.line, cells: r.cells.map((cell) => cell.trim()) }))
+    .filter((r) => r.cells.some((cell) => cell !== ''));
   const header = records[0];
   if (header === undefined) {
     problems.push({ location: { file }, message: 'no header line' });
@@ -452,60 +449,6 @@ function setCsvNumber(record: Record<string, unknown>, key: string, cell: string
  * RFC 4180 records: fields separated by commas, optionally in double quotes (`""` is a quote
  * inside), records ended by LF or CRLF, quoted fields may span lines. Cells are trimmed.
  */
-function splitCsvRecords(text: string): { records: CsvRecord[]; unterminatedQuoteLine: number | undefined } {
-  const records: CsvRecord[] = [];
-  let cells: string[] = [];
-  let field = '';
-  let quoted = false;
-  let inQuotes = false;
-  let line = 1;
-  let recordLine = 1;
-  let quoteLine = 1;
-  const endField = (): void => {
-    cells.push(field.trim());
-    field = '';
-    quoted = false;
-  };
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inQuotes) {
-      if (c === '"') {
-        if (text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else {
-          inQuotes = false;
-        }
-      } else {
-        if (c === '\n') line++;
-        field += c;
-      }
-    } else if (c === '"' && !quoted && field.trim() === '') {
-      inQuotes = true;
-      quoted = true;
-      quoteLine = line;
-      field = '';
-    } else if (c === ',') {
-      endField();
-    } else if (c === '\n' || c === '\r') {
-      endField();
-      records.push({ line: recordLine, cells });
-      cells = [];
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      line++;
-      recordLine = line;
-    } else {
-      field += c;
-    }
-  }
-  if (inQuotes) return { records, unterminatedQuoteLine: quoteLine };
-  if (field !== '' || quoted || cells.length > 0) {
-    endField();
-    records.push({ line: recordLine, cells });
-  }
-  return { records, unterminatedQuoteLine: undefined };
-}
-
 // ---------------------------------------------------------------------------------------------
 // One station record, whatever the format
 
