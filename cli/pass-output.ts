@@ -1,6 +1,6 @@
 // Pass tables as people and pipes read them: CSV (the oracle's column names for the columns it
 // shares) and JSON. Written in chunks so millions of passes never become one giant string.
-import { isoMicros } from '../common/index.ts';
+import { isoFromUnixMicros, unixMicros, unixSecondsText } from '../common/index.ts';
 import { type ElementIssue, type ElementSet, owltSecForRangeKm, PassFlags, type PassTable, type SatelliteProblem, type Station } from '../contact-plans/index.ts';
 
 export type PassFormat = 'csv' | 'json';
@@ -29,10 +29,6 @@ function csvCell(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-/** Unix seconds with microseconds, from the window start and an offset in seconds. */
-function unixSeconds(startMs: number, offsetSec: number): string {
-  return ((startMs + offsetSec * 1000) / 1000).toFixed(6);
-}
 
 export interface PassRecord {
   readonly norad: string;
@@ -60,17 +56,21 @@ export function passRecord(report: PassReport, i: number): PassRecord {
   const row = report.table.row(i);
   const element = report.elements[row.satellite]!;
   const round = (x: number, digits: number): number => Number(x.toFixed(digits));
+  // Every time is rounded once, to whole microseconds, so ISO text, Unix seconds and duration agree.
+  const aosMicros = unixMicros(report.startMs, row.aosSec * 1000);
+  const tcaMicros = unixMicros(report.startMs, row.tcaSec * 1000);
+  const losMicros = unixMicros(report.startMs, row.losSec * 1000);
   return {
     norad: element.catalogNumber,
     satellite: element.name,
     station: report.stations[row.station]!.id,
-    aos: isoMicros(report.startMs, row.aosSec * 1000),
-    tca: isoMicros(report.startMs, row.tcaSec * 1000),
-    los: isoMicros(report.startMs, row.losSec * 1000),
-    aosUnixSec: round((report.startMs + row.aosSec * 1000) / 1000, 6),
-    tcaUnixSec: round((report.startMs + row.tcaSec * 1000) / 1000, 6),
-    losUnixSec: round((report.startMs + row.losSec * 1000) / 1000, 6),
-    durationSec: round(row.losSec - row.aosSec, 6),
+    aos: isoFromUnixMicros(aosMicros),
+    tca: isoFromUnixMicros(tcaMicros),
+    los: isoFromUnixMicros(losMicros),
+    aosUnixSec: Number(unixSecondsText(aosMicros)),
+    tcaUnixSec: Number(unixSecondsText(tcaMicros)),
+    losUnixSec: Number(unixSecondsText(losMicros)),
+    durationSec: (losMicros - aosMicros) / 1e6,
     maxElevationDeg: round(row.maxElevationDeg, 6),
     aosAzimuthDeg: round(row.aosAzimuthDeg, 3),
     losAzimuthDeg: round(row.losAzimuthDeg, 3),
@@ -84,11 +84,10 @@ export function passRecord(report: PassReport, i: number): PassRecord {
 
 function csvRow(report: PassReport, i: number): string {
   const r = passRecord(report, i);
-  const row = report.table.row(i);
   return [
     csvCell(r.satellite), r.norad, csvCell(r.station), r.aos, r.tca, r.los, r.maxElevationDeg.toFixed(6),
     r.durationSec.toFixed(6), r.aosTruncated ? '1' : '0', r.losTruncated ? '1' : '0',
-    unixSeconds(report.startMs, row.aosSec), unixSeconds(report.startMs, row.tcaSec), unixSeconds(report.startMs, row.losSec),
+    r.aosUnixSec.toFixed(6), r.tcaUnixSec.toFixed(6), r.losUnixSec.toFixed(6),
     r.aosAzimuthDeg.toFixed(3), r.losAzimuthDeg.toFixed(3), r.minRangeKm.toFixed(3), r.owltSec.toFixed(9), r.alwaysVisible ? '1' : '0',
   ].join(',');
 }
@@ -106,7 +105,11 @@ export function* formatPasses(report: PassReport, format: PassFormat): Generator
     return;
   }
   const header = {
-    window: { start: isoMicros(report.startMs, 0), end: isoMicros(report.startMs, report.durationSec * 1000), durationSec: report.durationSec },
+    window: {
+      start: isoFromUnixMicros(unixMicros(report.startMs, 0)),
+      end: isoFromUnixMicros(unixMicros(report.startMs, report.durationSec * 1000)),
+      durationSec: report.durationSec,
+    },
     elevation: { defaultMinElevationDeg: report.defaultMinElevationDeg, refraction: report.refraction ? 'standard' : 'none' },
     ut1MinusUtcSec: 0,
     satellites: report.elements.length,

@@ -16,8 +16,19 @@ export function isoFromMicros(dayStartMs: number, microsOfDay: number): string {
   return `${date}T${hh}:${mm}:${ss}.${pad(micros % 1_000_000, 6)}Z`;
 }
 
-/** ISO text of `offsetMs` after `baseMs` (Unix ms), rounded to the microsecond. */
-export function isoMicros(baseMs: number, offsetMs: number): string {
-  const dayStartMs = Math.floor(baseMs / MS_PER_DAY) * MS_PER_DAY;
-  return isoFromMicros(dayStartMs, Math.round((baseMs - dayStartMs + offsetMs) * 1000));
+/** Microseconds since the Unix epoch (an integer) of `offsetMs` after `baseMs`; `baseMs` a whole millisecond. */
+export function unixMicros(baseMs: number, offsetMs: number): number {
+  return baseMs * 1000 + Math.round(offsetMs * 1000);
+}
+
+/** ISO text of an instant given in whole microseconds since the Unix epoch. */
+export function isoFromUnixMicros(micros: number): string {
+  const dayStartMs = Math.floor(micros / 86_400_000_000) * MS_PER_DAY;
+  return isoFromMicros(dayStartMs, micros - dayStartMs * 1000);
+}
+
+/** `1781395290.468174`: Unix seconds with six decimals, exactly, from whole microseconds. */
+export function unixSecondsText(micros: number): string {
+  const seconds = Math.floor(micros / 1_000_000);
+  return `${seconds}.${String(micros - seconds * 1_000_000).padStart(6, '0')}`;
 }
