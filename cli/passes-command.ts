@@ -137,10 +137,10 @@ async function runPasses(context: CommandContext): Promise<number> {
   } finally {
     progress.finish();
   }
-  for (const p of result.problems) {
+  reportIssues(context, result.problems.map((p) => {
     const e = elements[p.satellite]!;
-    context.stderr.write(`${formatLocated(`warning ${p.code}: ${e.name} (${e.catalogNumber}): ${p.message}`, { file: e.source.file, line: e.source.line })}\n`);
-  }
+    return { severity: 'warning', code: p.code, file: e.source.file, line: e.source.line, catalogNumber: e.catalogNumber, message: `${e.name} (${e.catalogNumber}): ${p.message}` };
+  }));
   const chunks = formatPasses({
     startMs: args.startMs, durationSec, defaultMinElevationDeg: args.minElevationDeg, refraction: args.refraction,
     elements, stations, table: result.table, problems: result.problems, elementIssues: issues,
