@@ -19,6 +19,8 @@ export interface PassColumns {
   aosAzimuthDeg: Float64Array;
   losAzimuthDeg: Float64Array;
   minRangeKm: Float64Array;
+  /** Largest range during the pass (at AOS or LOS for a LEO pass), for a conservative light time. */
+  maxRangeKm: Float64Array;
   flags: Uint8Array;
 }
 
@@ -35,6 +37,7 @@ function allocate(capacity: number): PassColumns {
     aosAzimuthDeg: new Float64Array(capacity),
     losAzimuthDeg: new Float64Array(capacity),
     minRangeKm: new Float64Array(capacity),
+    maxRangeKm: new Float64Array(capacity),
     flags: new Uint8Array(capacity),
   };
 }
@@ -49,6 +52,7 @@ export interface PassRow {
   readonly aosAzimuthDeg: number;
   readonly losAzimuthDeg: number;
   readonly minRangeKm: number;
+  readonly maxRangeKm: number;
   readonly flags: number;
 }
 
@@ -75,6 +79,7 @@ export class PassTable {
     c.aosAzimuthDeg[i] = row.aosAzimuthDeg;
     c.losAzimuthDeg[i] = row.losAzimuthDeg;
     c.minRangeKm[i] = row.minRangeKm;
+    c.maxRangeKm[i] = row.maxRangeKm;
     c.flags[i] = row.flags;
     this.length = i + 1;
   }
@@ -87,7 +92,7 @@ export class PassTable {
     const to = this.columns;
     const n = other.length;
     for (let i = 0; i < n; i += 1) to.satellite[this.length + i] = from.satellite[i]! + satelliteOffset;
-    for (const key of ['station', 'aosSec', 'tcaSec', 'losSec', 'maxElevationDeg', 'aosAzimuthDeg', 'losAzimuthDeg', 'minRangeKm', 'flags'] as const) {
+    for (const key of ['station', 'aosSec', 'tcaSec', 'losSec', 'maxElevationDeg', 'aosAzimuthDeg', 'losAzimuthDeg', 'minRangeKm', 'maxRangeKm', 'flags'] as const) {
       (to[key] as Float64Array).set((from[key] as Float64Array).subarray(0, n), this.length);
     }
     this.length = needed;
@@ -105,6 +110,7 @@ export class PassTable {
       aosAzimuthDeg: c.aosAzimuthDeg[i]!,
       losAzimuthDeg: c.losAzimuthDeg[i]!,
       minRangeKm: c.minRangeKm[i]!,
+      maxRangeKm: c.maxRangeKm[i]!,
       flags: c.flags[i]!,
     };
   }
@@ -131,6 +137,7 @@ export class PassTable {
       aosAzimuthDeg: c.aosAzimuthDeg.slice(0, n),
       losAzimuthDeg: c.losAzimuthDeg.slice(0, n),
       minRangeKm: c.minRangeKm.slice(0, n),
+      maxRangeKm: c.maxRangeKm.slice(0, n),
       flags: c.flags.slice(0, n),
     };
   }

@@ -140,6 +140,7 @@ class SatelliteSearch {
   #tcaSec = 0;
   #tcaElevationRad = -Infinity;
   #minRangeKm = Infinity;
+  #maxRangeKm = 0;
 
   readonly #prev = newSample();
   readonly #cur = newSample();
@@ -299,6 +300,7 @@ class SatelliteSearch {
     this.#tcaSec = at.tSec;
     this.#tcaElevationRad = at.elevationRad;
     this.#minRangeKm = at.rangeKm;
+    this.#maxRangeKm = at.rangeKm;
   }
 
   #close(at: Sample, truncated: boolean): void {
@@ -308,6 +310,7 @@ class SatelliteSearch {
       this.#tcaElevationRad = at.elevationRad;
     }
     if (at.rangeKm < this.#minRangeKm) this.#minRangeKm = at.rangeKm;
+    if (at.rangeKm > this.#maxRangeKm) this.#maxRangeKm = at.rangeKm;
     const losSec = at.tSec;
     const losAzimuthRad = at.azimuthRad;
     if (this.#tcaSec > losSec) {
@@ -337,6 +340,7 @@ class SatelliteSearch {
       aosAzimuthDeg: this.#aosAzimuthRad * DEG,
       losAzimuthDeg: losAzimuthRad * DEG,
       minRangeKm: this.#minRangeKm,
+      maxRangeKm: this.#maxRangeKm,
       flags,
     });
   }
@@ -362,6 +366,7 @@ class SatelliteSearch {
     } else if (b.rangeKm < this.#minRangeKm) {
       this.#minRangeKm = b.rangeKm;
     }
+    if (b.f >= 0 && b.rangeKm > this.#maxRangeKm) this.#maxRangeKm = b.rangeKm;
   }
 
   /** Root of a sample field on the interpolant in [t0, t1] (values y0, y1 of opposite sign), by Illinois. */
