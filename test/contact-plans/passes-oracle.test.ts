@@ -90,7 +90,7 @@ function describeOracle(label: string, elementsFile: string, oracleFile: string,
     let comparison: Comparison;
 
     beforeAll(async () => {
-      elements = [...(await loadElementFile(fixture(elementsFile), { checksum: 'strict' })).elements];
+      elements = [...(await loadElementFile(fileURLToPath(new URL(`../fixtures/${elementsFile}`, import.meta.url)), { checksum: 'strict' })).elements];
       stations = await loadStationsFile(fixture('stations.csv'));
       oracle = readOracle(oracleFile);
       result = await searchPasses(elements, stations, { window: WINDOW, defaultMinElevationDeg: 10 }, { threads: 2 });
@@ -159,5 +159,7 @@ function describeOracle(label: string, elementsFile: string, oracleFile: string,
   });
 }
 
-describeOracle('1000 LEO satellites', 'leo1000.tle', 'dense_passes_leo1000_10st_24h_ut1utc.csv', 36_827);
-describeOracle('60 GEO/MEO/HEO objects', 'nonleo60.tle', 'dense_passes_nonleo60_10st_24h_ut1utc.csv', 851);
+describeOracle('1000 LEO satellites', 'passes/leo1000.tle', 'dense_passes_leo1000_10st_24h_ut1utc.csv', 36_827);
+describeOracle('60 GEO/MEO/HEO objects', 'passes/nonleo60.tle', 'dense_passes_nonleo60_10st_24h_ut1utc.csv', 851);
+// The same 1000 satellites as OMM (epochs to the microsecond, SGP4 initialised from OMM fields).
+describeOracle('1000 LEO satellites from OMM JSON', 'elements/leo1000_omm_derived.json', 'dense_passes_leo1000_10st_24h_ut1utc.csv', 36_827);
