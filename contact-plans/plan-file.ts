@@ -1,0 +1,96 @@
+// Contact plan files in any of the three formats: ION command text (`a contact` / `a range`), HDTN
+// JSON, and orbitfed's own JSON (PLAN-FORMAT.md). The format is recognised from the content, since
+// plans travel under any name (`global.ionrc`, `contactPlan.json`, `plan.txt`).
+import { open } from 'node:fs/promises';
+import { OrbitfedError } from '../common/index.ts';
+import { ContactPlan, type ContactPlanData } from './contact-plan.ts';
+import { formatHdtnContactPlan, parseHdtnContactPlan } from './hdtn-contact-plan.ts';
+import { formatIonContactPlan, parseIonContactPlan, type IonReadOptions } from './ion-contact-plan.ts';
+import { CONTACT_PLAN_JSON_FORMAT, formatContactPlanJson, parseContactPlanJson } from './plan-json.ts';
+
+export type PlanFormat = 'ion' | 'hdtn' | 'json';
+
+/** Larger files are refused before they are read (`ORBITFED_PLAN_TOO_LARGE`); each format's text limit is the same. */
+export const PLAN_FILE_BYTES_MAX = 256 * 1024 * 1024;
+
+export interface PlanLoadOptions {
+  readonly signal?: AbortSignal;
+  /** For ION plans: what a contact that no range covers becomes (default: owltSec 0). */
+  readonly ion?: IonReadOptions;
+}
+
+const ORBITFED_FORMAT_KEY = new RegExp(`"format"\\s*:\\s*"${CONTACT_PLAN_JSON_FORMAT}"`);
+
+/**
+ * The format of plan text: JSON naming `"format": "orbitfed-contact-plan"` is ours, any other JSON
+ * (an object or a list first) HDTN's, anything else ION command text.
+ */
+export function detectPlanFormat(text: string): PlanFormat {
+  const first = /\S/.exec(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text)?.[0];
+  if (first !== '{' && first !== '[') return 'ion';
+  return ORBITFED_FORMAT_KEY.test(text) ? 'json' : 'hdtn';
+}
+
+/** Parses plan text of the given (or detected) format into plain data; `file` names it in errors. */
+export function parseContactPlanText(text: string, file: string, format?: PlanFormat, options: PlanLoadOptions = {}): ContactPlanData {
+  switch (format ?? detectPlanFormat(text)) {
+    case 'ion':
+      return parseIonContactPlan(text, file, options.ion);
+    case 'hdtn':
+      return parseHdtnContactPlan(text, file);
+    case 'json':
+      return parseContactPlanJson(text, file);
+  }
+}
+
+/** Reads a contact plan file (UTF-8, at most PLAN_FILE_BYTES_MAX) of the given or detected format. */
+export async function loadContactPlanFile(path: string, format?: PlanFormat, options: PlanLoadOptions = {}): Promise<ContactPlan> {
+  options.signal?.throwIfAborted();
+  let bytes: Buffer;
+  try {
+    const handle = await open(path, 'r');
+    try {
+      const { size } = await handle.stat();
+      if (size > PLAN_FILE_BYTES_MAX) throw tooLargeError(path, size);
+      bytes = await handle.readFile({ signal: options.signal });
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if (error instanceof OrbitfedError || options.signal?.aborted === true) throw error;
+    throw new OrbitfedError('ORBITFED_PLAN_READ', `cannot read contact plan ${path}: ${readFailure(error)}`, { file: path }, { cause: error });
+  }
+  // The file may have grown between stat and read.
+  if (bytes.length > PLAN_FILE_BYTES_MAX) throw tooLargeError(path, bytes.length);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (error) {
+    throw new OrbitfedError('ORBITFED_PLAN_READ', 'not valid UTF-8 text', { file: path }, { cause: error });
+  }
+  return new ContactPlan(parseContactPlanText(text, path, format, options));
+}
+
+/** The plan as text of `format` (see each writer for what that format cannot carry). */
+export function formatContactPlan(plan: ContactPlan, format: PlanFormat): string {
+  switch (format) {
+    case 'ion':
+      return formatIonContactPlan(plan);
+    case 'hdtn':
+      return formatHdtnContactPlan(plan);
+    case 'json':
+      return formatContactPlanJson(plan);
+  }
+}
+
+function tooLargeError(path: string, sizeBytes: number): OrbitfedError {
+  return new OrbitfedError('ORBITFED_PLAN_TOO_LARGE', `${sizeBytes} bytes; contact plan files are limited to ${PLAN_FILE_BYTES_MAX}`, { file: path });
+}
+
+function readFailure(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory';
+  return error instanceof Error ? error.message : String(error);
+}
