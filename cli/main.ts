@@ -3,9 +3,10 @@ import { RealClock, OrbitfedError } from '../common/index.ts';
 import type { Command, CommandContext } from './command.ts';
 import { demoCommand } from './demo-command.ts';
 import { passesCommand } from './passes-command.ts';
+import { planCommand } from './plan-command.ts';
 import { routeCommand } from './route-command.ts';
 
-const COMMANDS: readonly Command[] = [passesCommand, routeCommand, demoCommand];
+const COMMANDS: readonly Command[] = [passesCommand, planCommand, routeCommand, demoCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

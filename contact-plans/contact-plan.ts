@@ -42,19 +42,94 @@ function compareContacts(a: Contact, b: Contact): number {
     || a.rateBytesPerSec - b.rateBytesPerSec || a.owltSec - b.owltSec || a.confidence - b.confidence;
 }
 
+function contactProblem(c: Contact): string | undefined {
+  if (!(Number.isSafeInteger(c.from) && c.from >= 0 && Number.isSafeInteger(c.to) && c.to >= 0)) return 'node numbers must be whole numbers ≥ 0';
+  if (c.from === c.to) return 'a contact joins two different nodes';
+  if (!(Number.isFinite(c.startSec) && Number.isFinite(c.endSec) && c.endSec >= c.startSec)) return 'needs finite start ≤ end';
+  if (!(Number.isFinite(c.rateBytesPerSec) && c.rateBytesPerSec >= 0)) return 'rate must be ≥ 0';
+  if (!(Number.isFinite(c.owltSec) && c.owltSec >= 0)) return 'OWLT must be ≥ 0';
+  if (!(c.confidence > 0 && c.confidence <= 1)) return 'confidence must be in (0, 1]';
+  return undefined;
+}
+
 function checkContact(c: Contact, index: number): void {
-  const where = `contact ${index} (${c.from}→${c.to})`;
-  assert.ok(Number.isSafeInteger(c.from) && c.from >= 0 && Number.isSafeInteger(c.to) && c.to >= 0, `${where}: node numbers must be whole numbers ≥ 0`);
-  assert.ok(c.from !== c.to, `${where}: a contact joins two different nodes`);
-  assert.ok(Number.isFinite(c.startSec) && Number.isFinite(c.endSec) && c.endSec >= c.startSec, `${where}: needs finite start ≤ end`);
-  assert.ok(Number.isFinite(c.rateBytesPerSec) && c.rateBytesPerSec >= 0, `${where}: rate must be ≥ 0`);
-  assert.ok(Number.isFinite(c.owltSec) && c.owltSec >= 0, `${where}: OWLT must be ≥ 0`);
-  assert.ok(c.confidence > 0 && c.confidence <= 1, `${where}: confidence must be in (0, 1]`);
+  const problem = contactProblem(c);
+  // The message is built only on failure: plans hold millions of contacts.
+  if (problem !== undefined) assert.fail(`contact ${index} (${c.from}→${c.to}): ${problem}`);
+}
+
+/** Contacts of one node in a flat index: `contacts[offset, offset + length)`. */
+interface NodeSpan {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Per-node index over contact indices, each node's run ordered by `key` (flat typed arrays, no per-node objects). */
+interface NodeIndex {
+  readonly spans: ReadonlyMap<number, NodeSpan>;
+  readonly contacts: Int32Array;
+  readonly keys: Float64Array;
+}
+
+function buildNodeIndex(contacts: readonly Contact[], nodeOf: (c: Contact) => number, keyOf: (c: Contact) => number): NodeIndex {
+  const counts = new Map<number, number>();
+  for (const c of contacts) counts.set(nodeOf(c), (counts.get(nodeOf(c)) ?? 0) + 1);
+  const spans = new Map<number, NodeSpan>();
+  const cursor = new Map<number, number>();
+  let offset = 0;
+  for (const [node, length] of [...counts].sort((a, b) => a[0] - b[0])) {
+    spans.set(node, { offset, length });
+    cursor.set(node, offset);
+    offset += length;
+  }
+  const indexOf = new Int32Array(contacts.length);
+  contacts.forEach((c, i) => {
+    const at = cursor.get(nodeOf(c))!;
+    indexOf[at] = i;
+    cursor.set(nodeOf(c), at + 1);
+  });
+  for (const { offset: from, length } of spans.values()) {
+    indexOf.subarray(from, from + length).sort((a, b) => keyOf(contacts[a]!) - keyOf(contacts[b]!) || a - b);
+  }
+  return { spans, contacts: indexOf, keys: Float64Array.from(indexOf, (i) => keyOf(contacts[i]!)) };
+}
+
+const CONTACT_FIELDS = 7;
+const HASH_CHUNK_CONTACTS = 8192;
+
+/**
+ * SHA-256 of the canonical content: a format tag, the epoch, the nodes (as JSON), then each
+ * contact as seven little-endian float64 (from, to, start, end, rate, OWLT, confidence) in plan
+ * order. Streamed, so plans of millions of contacts never become one string.
+ */
+function contentHash(epochMs: number | undefined, nodes: readonly PlanNode[], contacts: readonly Contact[]): string {
+  const hash = createHash('sha256');
+  hash.update(`orbitfed-contact-plan/1\n${JSON.stringify({ epochMs: epochMs ?? null, nodes: nodes.map((n) => [n.ipn, n.id, n.kind]) })}\n`);
+  const buffer = new Float64Array(HASH_CHUNK_CONTACTS * CONTACT_FIELDS);
+  const bytes = new Uint8Array(buffer.buffer);
+  const littleEndian = new DataView(buffer.buffer);
+  for (let start = 0; start < contacts.length; start += HASH_CHUNK_CONTACTS) {
+    const end = Math.min(contacts.length, start + HASH_CHUNK_CONTACTS);
+    for (let i = start; i < end; i += 1) {
+      const c = contacts[i]!;
+      const o = (i - start) * CONTACT_FIELDS * 8;
+      littleEndian.setFloat64(o, c.from, true);
+      littleEndian.setFloat64(o + 8, c.to, true);
+      littleEndian.setFloat64(o + 16, c.startSec, true);
+      littleEndian.setFloat64(o + 24, c.endSec, true);
+      littleEndian.setFloat64(o + 32, c.rateBytesPerSec, true);
+      littleEndian.setFloat64(o + 40, c.owltSec, true);
+      littleEndian.setFloat64(o + 48, c.confidence, true);
+    }
+    hash.update(bytes.subarray(0, (end - start) * CONTACT_FIELDS * 8));
+  }
+  return hash.digest('hex');
 }
 
 /**
  * An immutable, validated, indexed contact plan. Contacts are sorted by (start, from, to, …) and
- * referred to by their index in `contacts`; `hash` identifies the exact content.
+ * referred to by their index in `contacts`; `hash` identifies the exact content. The plan takes
+ * ownership of the contact objects it is given (it freezes them rather than copying millions).
  */
 export class ContactPlan {
   readonly epochMs: number | undefined;
@@ -63,16 +138,19 @@ export class ContactPlan {
   /** SHA-256 over the canonical content, hex. Two plans with equal content have equal hashes. */
   readonly hash: string;
   readonly #nodeByIpn: ReadonlyMap<number, PlanNode>;
-  /** Per sending node: its contacts' indices ordered by end time, and those end times. */
-  readonly #outgoing: ReadonlyMap<number, { readonly contacts: Int32Array; readonly endSec: Float64Array }>;
-  readonly #incoming: ReadonlyMap<number, Int32Array>;
+  /** Per sending node: its contacts' indices ordered by end time. */
+  readonly #outgoing: NodeIndex;
+  /** Per receiving node: its contacts' indices ordered by start time. */
+  readonly #incoming: NodeIndex;
 
   constructor(data: ContactPlanData) {
     assert.ok(data.contacts.length <= PLAN_CONTACTS_MAX, `a plan holds at most ${PLAN_CONTACTS_MAX} contacts`);
     assert.ok(data.epochMs === undefined || Number.isFinite(data.epochMs), 'plan epoch must be finite');
     data.contacts.forEach(checkContact);
     this.epochMs = data.epochMs;
-    this.contacts = Object.freeze([...data.contacts].sort(compareContacts).map((c) => Object.freeze({ ...c })));
+    const sorted = [...data.contacts].sort(compareContacts);
+    for (const c of sorted) Object.freeze(c);
+    this.contacts = Object.freeze(sorted);
     const nodes = new Map<number, PlanNode>();
     for (const n of data.nodes) {
       assert.ok(!nodes.has(n.ipn), `node ipn:${n.ipn} is listed twice`);
@@ -83,22 +161,9 @@ export class ContactPlan {
     }
     this.nodes = Object.freeze([...nodes.values()].sort((a, b) => a.ipn - b.ipn));
     this.#nodeByIpn = new Map(this.nodes.map((n) => [n.ipn, n]));
-    const outgoing = new Map<number, number[]>();
-    const incoming = new Map<number, number[]>();
-    this.contacts.forEach((c, i) => {
-      (outgoing.get(c.from) ?? outgoing.set(c.from, []).get(c.from)!).push(i);
-      (incoming.get(c.to) ?? incoming.set(c.to, []).get(c.to)!).push(i);
-    });
-    this.#outgoing = new Map([...outgoing].map(([ipn, list]) => {
-      const sorted = Int32Array.from(list).sort((a, b) => this.contacts[a]!.endSec - this.contacts[b]!.endSec || a - b);
-      return [ipn, { contacts: sorted, endSec: Float64Array.from(sorted, (i) => this.contacts[i]!.endSec) }];
-    }));
-    this.#incoming = new Map([...incoming].map(([ipn, list]) => [ipn, Int32Array.from(list)]));
-    this.hash = createHash('sha256').update(JSON.stringify({
-      epochMs: this.epochMs ?? null,
-      nodes: this.nodes.map((n) => [n.ipn, n.id, n.kind]),
-      contacts: this.contacts.map((c) => [c.from, c.to, c.startSec, c.endSec, c.rateBytesPerSec, c.owltSec, c.confidence]),
-    })).digest('hex');
+    this.#outgoing = buildNodeIndex(this.contacts, (c) => c.from, (c) => c.endSec);
+    this.#incoming = buildNodeIndex(this.contacts, (c) => c.to, (c) => c.startSec);
+    this.hash = contentHash(this.epochMs, this.nodes, this.contacts);
   }
 
   node(ipn: number): PlanNode | undefined {
@@ -107,21 +172,23 @@ export class ContactPlan {
 
   /** Indices of the contacts from `ipn` that end after `afterSec`, ordered by end time (binary search, no scan). */
   outgoingEndingAfter(ipn: number, afterSec: number): Int32Array {
-    const list = this.#outgoing.get(ipn);
-    if (list === undefined) return new Int32Array(0);
-    let lo = 0;
-    let hi = list.endSec.length;
+    const span = this.#outgoing.spans.get(ipn);
+    if (span === undefined) return new Int32Array(0);
+    const keys = this.#outgoing.keys;
+    let lo = span.offset;
+    let hi = span.offset + span.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (list.endSec[mid]! <= afterSec) lo = mid + 1;
+      if (keys[mid]! <= afterSec) lo = mid + 1;
       else hi = mid;
     }
-    return list.contacts.subarray(lo);
+    return this.#outgoing.contacts.subarray(lo, span.offset + span.length);
   }
 
   /** Indices of every contact into `ipn`, ordered by start. */
   incoming(ipn: number): Int32Array {
-    return this.#incoming.get(ipn) ?? new Int32Array(0);
+    const span = this.#incoming.spans.get(ipn);
+    return span === undefined ? new Int32Array(0) : this.#incoming.contacts.subarray(span.offset, span.offset + span.length);
   }
 
   /** Contacts from `ipn` open at `atSec` (start ≤ t < end). */

@@ -34,3 +34,5 @@ export type { BookableContacts } from './contact-bookings.ts';
 export { ContactBookings } from './contact-bookings.ts';
 export type { Route, RouteHop, RouteQuery } from './cgr.ts';
 export { bestRoute, compareRoutes, findRoutes, LABEL_EXPANSIONS_MAX, LABELS_MAX, ROUTES_MAX } from './cgr.ts';
+export type { IslParallelOptions, IslRow, IslSearchOptions, IslSearchResult } from './isl.ts';
+export { findIslWindows, IslFlags, IslTable, searchIslWindows, ISL_GRAZING_ALTITUDE_KM_DEFAULT, ISL_MAX_RANGE_KM_DEFAULT } from './isl.ts';

@@ -74,7 +74,7 @@ describe('orbitfed contact plan JSON', () => {
   it('reads the example in PLAN-FORMAT.md, whose hash is that of the plan it holds', () => {
     const data = parseContactPlanJson(FORMAT_DOC_EXAMPLE, 'PLAN-FORMAT.md');
     const plan = new ContactPlan(data);
-    expect(plan.hash).toBe('81c8def6c45acd1ed695da3847360fcf7ffa753b1896af8618150bec075824f1');
+    expect(plan.hash).toBe('59d2ec67bf1bc3762f7dca4bcc6339a94a30243d308ad41df48142ce908aacb7');
     expect(data.epochMs).toBe(Date.UTC(2026, 5, 14));
     expect(data.nodes).toEqual([{ ipn: 1, id: 'SVALBARD', kind: 'ground' }, { ipn: 1000025544, id: '25544', kind: 'satellite' }]);
     expect(data.contacts[1]).toEqual(contact(1000025544, 1, 3723.25, 4291.5, 1_250_000, 0.0061, 0.9));
@@ -140,7 +140,7 @@ describe('malformed orbitfed plans', () => {
     ['plan-missing-field.json', 'ORBITFED_PLAN_JSON', 'contacts[0].owltSec', 'Expected required property (missing)'],
     ['plan-unknown-node.json', 'ORBITFED_PLAN_JSON', 'contacts[0].from', 'Expected integer (got "ipn:1")'],
     ['plan-bad-time.json', 'ORBITFED_PLAN_JSON', 'contacts[0].start', '2026-06-14T01:02:04.000000Z does not match startSec 3723.25 (2026-06-14T01:02:03.250000Z)'],
-    ['plan-hash-mismatch.json', 'ORBITFED_PLAN_HASH', 'hash', 'not to the 81c8def6c45acd1ed695da3847360fcf7ffa753b1896af8618150bec075824f1 it carries'],
+    ['plan-hash-mismatch.json', 'ORBITFED_PLAN_HASH', 'hash', 'not to the 59d2ec67bf1bc3762f7dca4bcc6339a94a30243d308ad41df48142ce908aacb7 it carries'],
   ])('refuses %s with %s, naming %s', async (name, code, field, reason) => {
     const path = join(MALFORMED, name);
     const error = await rejection(() => parseContactPlanJson(readFileSync(path, 'utf8'), path));

@@ -1,0 +1,144 @@
+// `orbitfed plan`: a contact plan from orbits and stations, in ION, HDTN or orbitfed JSON form.
+import { parseArgs } from 'node:util';
+import type { Clock } from '../common/index.ts';
+import { buildContactPlan, formatContactPlan, groundMesh, searchIslWindows, type PlanFormat, type SatelliteWindow } from '../contact-plans/index.ts';
+import type { Command, CommandContext } from './command.ts';
+import { ProgressBar } from './progress-bar.ts';
+import { parseChoice, parseNumberInRange } from './flag-values.ts';
+import { loadOrbitInputs, ORBIT_INPUT_HELP, ORBIT_INPUT_OPTIONS, orbitInputArgs, searchPassesWithProgress, type OrbitInputArgs } from './orbit-inputs.ts';
+import { usageError } from './usage-error.ts';
+import { writeChunksToFile, writeChunksToStream } from './write-chunks.ts';
+
+const HELP = `Usage: orbitfed plan --elements FILE --stations FILE [options]
+
+Computes a contact plan: an uplink and a downlink contact for every pass (rates from the
+station file, light time from the largest range), optionally inter-satellite contacts and
+terrestrial links between the ground stations, and writes it for ION, HDTN or orbitfed.
+
+Options:
+${ORBIT_INPUT_HELP}
+  --isl                 add satellite-to-satellite contacts (line of sight clearing the
+                        Earth plus --isl-grazing, within --isl-max-range)
+  --isl-max-range KM    longest inter-satellite link (default: 5000)
+  --isl-grazing KM      height above the Earth a link's ray must clear (default: 100)
+  --isl-rate B/S        inter-satellite rate, bytes/s (default: 12500000)
+  --uplink-rate B/S     uplink rate for stations that give none (default: 8000)
+  --downlink-rate B/S   downlink rate for stations that give none (default: 1250000)
+  --ground-mesh B/S     connect every pair of stations, always on, at this rate
+  --format ion|hdtn|json  output format (default: json, orbitfed's own; see
+                        contact-plans/PLAN-FORMAT.md)
+  --out FILE            write to FILE (atomically) instead of standard output
+  -h, --help            show this help
+
+Node numbers: stations are ipn 1, 2, … in file order; satellites are 1000000000 + their
+NORAD catalog number. Times in ION and HDTN output are seconds from the window start
+(ION output also carries the window start as its @ reference time).`;
+
+interface PlanArgs extends OrbitInputArgs {
+  readonly isl: boolean;
+  readonly islMaxRangeKm: number;
+  readonly islGrazingKm: number;
+  readonly islRateBytesPerSec: number;
+  readonly uplinkRateBytesPerSec: number;
+  readonly downlinkRateBytesPerSec: number;
+  readonly groundMeshBytesPerSec: number | undefined;
+  readonly format: PlanFormat;
+  readonly outPath: string | undefined;
+}
+
+const RATE_MAX = 1e12;
+/**
+ * Contacts one `orbitfed plan` run builds and writes at most. The plan and its text are held in
+ * memory whole (~300 bytes a contact with its output); past this bound the run stops with a clear
+ * message instead of running out of memory. A 24 h plan of 300 LEO satellites with 5,000 km links
+ * is ~1 M contacts; 1,000 satellites ~10 M, beyond it.
+ */
+export const PLAN_COMMAND_CONTACTS_MAX = 2_000_000;
+
+function parsePlanArgs(args: readonly string[], clock: Clock): PlanArgs | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        ...ORBIT_INPUT_OPTIONS,
+        isl: { type: 'boolean' },
+        'isl-max-range': { type: 'string' },
+        'isl-grazing': { type: 'string' },
+        'isl-rate': { type: 'string' },
+        'uplink-rate': { type: 'string' },
+        'downlink-rate': { type: 'string' },
+        'ground-mesh': { type: 'string' },
+        format: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (cause) {
+    throw usageError(`${(cause as Error).message} (see orbitfed plan --help)`);
+  }
+  const v = parsed.values;
+  if (v.help === true) return 'help';
+  const rate = (flag: string, value: string | undefined, fallback: number): number =>
+    value === undefined ? fallback : parseNumberInRange(flag, value, Number.MIN_VALUE, RATE_MAX);
+  return {
+    ...orbitInputArgs('plan', v, clock),
+    isl: v.isl === true,
+    islMaxRangeKm: v['isl-max-range'] === undefined ? 5000 : parseNumberInRange('isl-max-range', v['isl-max-range'], 1, 100_000),
+    islGrazingKm: v['isl-grazing'] === undefined ? 100 : parseNumberInRange('isl-grazing', v['isl-grazing'], 0, 2000),
+    islRateBytesPerSec: rate('isl-rate', v['isl-rate'], 12_500_000),
+    uplinkRateBytesPerSec: rate('uplink-rate', v['uplink-rate'], 8_000),
+    downlinkRateBytesPerSec: rate('downlink-rate', v['downlink-rate'], 1_250_000),
+    groundMeshBytesPerSec: v['ground-mesh'] === undefined ? undefined : rate('ground-mesh', v['ground-mesh'], 0),
+    format: v.format === undefined ? 'json' : parseChoice('format', v.format, ['ion', 'hdtn', 'json'] as const),
+    outPath: v.out,
+  };
+}
+
+async function runPlan(context: CommandContext): Promise<number> {
+  const args = parsePlanArgs(context.args, context.clock);
+  if (args === 'help') {
+    context.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  const inputs = await loadOrbitInputs('plan', context, args);
+  if (inputs === undefined) return 2;
+  const window = { startMs: args.startMs, durationSec: args.hours * 3600 };
+  const passes = await searchPassesWithProgress(context, args, inputs);
+  let satelliteWindows: readonly SatelliteWindow[] = [];
+  if (args.isl) {
+    const progress = new ProgressBar(context.stderr, context.clock, 'inter-satellite windows');
+    try {
+      const isl = await searchIslWindows(
+        inputs.elements, { window, maxRangeKm: args.islMaxRangeKm, grazingAltitudeKm: args.islGrazingKm },
+        { threads: args.threads, signal: context.signal, onProgress: (done, total) => progress.update(done, total) },
+      );
+      satelliteWindows = isl.table.rows();
+    } finally {
+      progress.finish();
+    }
+  }
+  const contactCount = 2 * passes.table.length + 2 * satelliteWindows.length
+    + (args.groundMeshBytesPerSec === undefined ? 0 : inputs.stations.length * (inputs.stations.length - 1));
+  if (contactCount > PLAN_COMMAND_CONTACTS_MAX) {
+    context.stderr.write(`orbitfed plan: the plan would have ${contactCount} contacts (${passes.table.length} passes, `
+      + `${satelliteWindows.length} inter-satellite windows), more than the ${PLAN_COMMAND_CONTACTS_MAX} this command builds in memory; `
+      + 'use fewer satellites, a shorter window or a shorter --isl-max-range [ORBITFED_PLAN_TOO_LARGE]\n');
+    return 2;
+  }
+  const plan = buildContactPlan({
+    window, elements: inputs.elements, stations: inputs.stations, passes: passes.table, satelliteWindows,
+    terrestrialLinks: args.groundMeshBytesPerSec === undefined ? [] : groundMesh(inputs.stations, args.groundMeshBytesPerSec),
+    rates: { uplinkBytesPerSec: args.uplinkRateBytesPerSec, downlinkBytesPerSec: args.downlinkRateBytesPerSec, islBytesPerSec: args.islRateBytesPerSec },
+  });
+  const text = formatContactPlan(plan, args.format);
+  if (args.outPath === undefined) await writeChunksToStream(context.stdout, [text]);
+  else await writeChunksToFile(args.outPath, [text]);
+  context.stderr.write(`plan ${plan.hash.slice(0, 12)}: ${plan.contacts.length} contacts between ${plan.nodes.length} nodes `
+    + `(${passes.table.length} passes, ${satelliteWindows.length} inter-satellite windows)\n`);
+  return 0;
+}
+
+export const planCommand: Command = { name: 'plan', summary: 'compute a contact plan (ION, HDTN or JSON)', help: HELP, run: runPlan };
