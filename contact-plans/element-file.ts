@@ -1,8 +1,7 @@
 // Loads element sets from a file of any supported encoding (TLE/3LE, OMM JSON/CSV/XML/KVN): the
 // format is recognised from the content, not the file name, because catalogues are routinely saved
 // as `.txt`. Within one load each catalog number appears once: the newest epoch wins.
-import { open, type FileHandle } from 'node:fs/promises';
-import { OrbitfedError } from '../common/index.ts';
+import { readBoundedFile } from '../common/index.ts';
 import type { ElementFormat, ElementIssue, ElementLoadResult, ElementSet } from './element-set.ts';
 import { parseOmmCsv, parseOmmJson, parseOmmKvn, parseOmmXml } from './omm.ts';
 import { parseTle } from './tle.ts';
@@ -109,26 +108,9 @@ function keepNewestPerCatalogNumber(parsed: ElementLoadResult, file: string): El
 
 /** Reads and parses an element file; throws OrbitfedError if it cannot be read or is too large. */
 export async function loadElementFile(path: string, options: ElementLoadOptions): Promise<ElementLoadResult> {
-  let text: string;
-  let handle: FileHandle | undefined;
-  try {
-    // Size check and read go through one handle, so they see the same file even if the path is replaced.
-    handle = await open(path, 'r');
-    const info = await handle.stat();
-    if (info.size > ELEMENT_FILE_SIZE_BYTES_MAX) {
-      throw new OrbitfedError(
-        'ORBITFED_ELEMENTS_TOO_LARGE',
-        `element file is ${info.size} bytes; the limit is ${ELEMENT_FILE_SIZE_BYTES_MAX} (256 MiB)`,
-        { file: path },
-      );
-    }
-    text = await handle.readFile({ encoding: 'utf8', signal: options.signal });
-  } catch (cause) {
-    if (cause instanceof OrbitfedError || options.signal?.aborted === true) throw cause;
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new OrbitfedError('ORBITFED_ELEMENTS_READ', `cannot read element file: ${reason}`, { file: path }, { cause });
-  } finally {
-    await handle?.close();
-  }
+  const bytes = await readBoundedFile(path, {
+    what: 'element file', maxBytes: ELEMENT_FILE_SIZE_BYTES_MAX, readCode: 'ORBITFED_ELEMENTS_READ', tooLargeCode: 'ORBITFED_ELEMENTS_TOO_LARGE', signal: options.signal,
+  });
+  const text = bytes.toString('utf8');
   return loadElementText(text, path, options);
 }

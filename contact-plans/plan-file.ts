@@ -1,8 +1,7 @@
 // Contact plan files in any of the three formats: ION command text (`a contact` / `a range`), HDTN
 // JSON, and orbitfed's own JSON (PLAN-FORMAT.md). The format is recognised from the content, since
 // plans travel under any name (`global.ionrc`, `contactPlan.json`, `plan.txt`).
-import { open } from 'node:fs/promises';
-import { OrbitfedError } from '../common/index.ts';
+import { OrbitfedError, readBoundedFile } from '../common/index.ts';
 import { ContactPlan, type ContactPlanData } from './contact-plan.ts';
 import { formatHdtnContactPlan, parseHdtnContactPlan } from './hdtn-contact-plan.ts';
 import { formatIonContactPlan, parseIonContactPlan, type IonReadOptions } from './ion-contact-plan.ts';
@@ -45,23 +44,10 @@ export function parseContactPlanText(text: string, file: string, format?: PlanFo
 
 /** Reads a contact plan file (UTF-8, at most PLAN_FILE_BYTES_MAX) of the given or detected format. */
 export async function loadContactPlanFile(path: string, format?: PlanFormat, options: PlanLoadOptions = {}): Promise<ContactPlan> {
-  options.signal?.throwIfAborted();
-  let bytes: Buffer;
-  try {
-    const handle = await open(path, 'r');
-    try {
-      const { size } = await handle.stat();
-      if (size > PLAN_FILE_BYTES_MAX) throw tooLargeError(path, size);
-      bytes = await handle.readFile({ signal: options.signal });
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    if (error instanceof OrbitfedError || options.signal?.aborted === true) throw error;
-    throw new OrbitfedError('ORBITFED_PLAN_READ', `cannot read contact plan ${path}: ${readFailure(error)}`, { file: path }, { cause: error });
-  }
-  // The file may have grown between stat and read.
-  if (bytes.length > PLAN_FILE_BYTES_MAX) throw tooLargeError(path, bytes.length);
+  const bytes = await readBoundedFile(path, {
+    what: 'contact plan', maxBytes: PLAN_FILE_BYTES_MAX, readCode: 'ORBITFED_PLAN_READ', tooLargeCode: 'ORBITFED_PLAN_TOO_LARGE', signal: options.signal,
+  });
+
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -81,16 +67,4 @@ export function formatContactPlan(plan: ContactPlan, format: PlanFormat): string
     case 'json':
       return formatContactPlanJson(plan);
   }
-}
-
-function tooLargeError(path: string, sizeBytes: number): OrbitfedError {
-  return new OrbitfedError('ORBITFED_PLAN_TOO_LARGE', `${sizeBytes} bytes; contact plan files are limited to ${PLAN_FILE_BYTES_MAX}`, { file: path });
-}
-
-function readFailure(error: unknown): string {
-  const code = (error as { code?: unknown }).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES') return 'permission denied';
-  if (code === 'EISDIR') return 'is a directory';
-  return error instanceof Error ? error.message : String(error);
 }

@@ -21,13 +21,12 @@
 // - Paths in messages are 0-based (`stations[2]` is the third station), as in JSON paths; the line
 //   number next to them is 1-based, as in editors.
 
-import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
-import { OrbitfedError, formatLocated, type ErrorLocation } from '../common/index.ts';
+import { OrbitfedError, formatLocated, readBoundedFile, type ErrorLocation } from '../common/index.ts';
 import { splitCsvRows } from './csv-rows.ts';
 import { HORIZON_MASK_POINTS_MAX } from './horizon-mask.ts';
 import { ISO_3166_ALPHA2_NAMES } from './iso3166-alpha2.ts';
@@ -124,25 +123,10 @@ export async function loadStationsFile(
   path: string,
   options: { readonly format?: StationsFormat; readonly signal?: AbortSignal } = {},
 ): Promise<Station[]> {
-  options.signal?.throwIfAborted();
-  let bytes: Buffer;
-  try {
-    const handle = await open(path, 'r');
-    try {
-      const { size } = await handle.stat();
-      if (size > STATIONS_FILE_BYTES_MAX) throw tooLargeError(path, size);
-      bytes = await handle.readFile({ signal: options.signal });
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    if (error instanceof OrbitfedError || options.signal?.aborted === true) throw error;
-    throw new OrbitfedError('ORBITFED_STATIONS_READ', `cannot read stations file: ${readFailure(error)}`, { file: path }, {
-      cause: error,
-    });
-  }
-  // The file may have grown between stat and read.
-  if (bytes.length > STATIONS_FILE_BYTES_MAX) throw tooLargeError(path, bytes.length);
+  const bytes = await readBoundedFile(path, {
+    what: 'stations file', maxBytes: STATIONS_FILE_BYTES_MAX, readCode: 'ORBITFED_STATIONS_READ', tooLargeCode: 'ORBITFED_STATIONS_TOO_LARGE', signal: options.signal,
+  });
+
   let text: string;
   try {
     // fatal: a station name with mangled bytes is better refused than silently replaced with U+FFFD.
@@ -692,13 +676,6 @@ function tooLargeError(file: string, sizeBytes: number): OrbitfedError {
   );
 }
 
-function readFailure(error: unknown): string {
-  const code = (error as { code?: unknown }).code;
-  if (code === 'ENOENT') return 'no such file';
-  if (code === 'EACCES') return 'permission denied';
-  if (code === 'EISDIR') return 'is a directory';
-  return error instanceof Error ? error.message : String(error);
-}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

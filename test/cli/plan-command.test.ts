@@ -3,25 +3,15 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.ts';
+import { runCli } from './run-cli.ts';
 import { loadContactPlanFile } from '../../contact-plans/plan-file.ts';
 
 const repo = (path: string): string => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 const SAMPLE = ['--elements', repo('samples/elements.tle'), '--stations', repo('samples/stations.yaml'), '--start', '2026-06-14T00:00:00Z', '--hours', '6'];
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const code = await main(args, { stdout, stderr });
-  return { code, stdout: out, stderr: err };
-}
+const run = runCli;
 
 describe('orbitfed plan', () => {
   it('writes the same plan as orbitfed JSON, ION and HDTN, each reading back to it', async () => {

@@ -1,21 +1,11 @@
 // `orbitfed route` as a user runs it, on the reference plans of HDTN and ION.
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.ts';
+import { runCli, type CliRun } from './run-cli.ts';
 
 const plan = (name: string): string => fileURLToPath(new URL(`../fixtures/contact-plans/${name}`, import.meta.url));
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const code = await main(['route', ...args], { stdout, stderr });
-  return { code, stdout: out, stderr: err };
-}
+const run = (args: string[]): Promise<CliRun> => runCli(['route', ...args]);
 
 describe('orbitfed route', () => {
   it('prints the tutorial plan routes best first: 3 via 1→3→4→5, then 4, 11, 31, 31, 51, 51', async () => {

@@ -230,7 +230,7 @@ describe('contact plan files', () => {
     const error = await rejection(() => loadContactPlanFile(path));
     expect(error.code).toBe('ORBITFED_PLAN_READ');
     expect(error.location.file).toBe(path);
-    expect(error.message).toContain(`cannot read contact plan ${path}: no such file`);
+    expect(error.message).toBe(`${path}: cannot read contact plan: no such file`);
   });
 
   it('refuses a file larger than PLAN_FILE_BYTES_MAX (256 MiB) before reading it', async () => {
