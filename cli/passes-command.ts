@@ -1,11 +1,10 @@
 // `orbitfed passes`: every pass of every satellite over every station in a window.
-import { parseArgs } from 'node:util';
 import type { Clock } from '../common/index.ts';
+import { parseCommandArgs } from './command-args.ts';
 import type { Command, CommandContext } from './command.ts';
 import { parseChoice } from './flag-values.ts';
 import { loadOrbitInputs, ORBIT_INPUT_HELP, ORBIT_INPUT_OPTIONS, orbitInputArgs, searchPassesWithProgress, type OrbitInputArgs } from './orbit-inputs.ts';
 import { formatPasses, type PassFormat } from './pass-output.ts';
-import { usageError } from './usage-error.ts';
 import { writeChunksToFile, writeChunksToStream } from './write-chunks.ts';
 
 const HELP = `Usage: orbitfed passes --elements FILE --stations FILE [options]
@@ -29,18 +28,7 @@ interface PassesArgs extends OrbitInputArgs {
 }
 
 function parsePassesArgs(args: readonly string[], clock: Clock): PassesArgs | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: false,
-      options: { ...ORBIT_INPUT_OPTIONS, format: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (cause) {
-    throw usageError(`${(cause as Error).message} (see orbitfed passes --help)`);
-  }
-  const v = parsed.values;
+  const v = parseCommandArgs('passes', args, { ...ORBIT_INPUT_OPTIONS, format: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
   if (v.help === true) return 'help';
   return {
     ...orbitInputArgs('passes', v, clock),

@@ -1,12 +1,11 @@
 // `orbitfed plan`: a contact plan from orbits and stations, in ION, HDTN or orbitfed JSON form.
-import { parseArgs } from 'node:util';
 import type { Clock } from '../common/index.ts';
 import { buildContactPlan, formatContactPlan, groundMesh, searchIslWindows, type PlanFormat, type SatelliteWindow } from '../contact-plans/index.ts';
+import { parseCommandArgs } from './command-args.ts';
 import type { Command, CommandContext } from './command.ts';
 import { ProgressBar } from './progress-bar.ts';
 import { parseChoice, parseNumberInRange } from './flag-values.ts';
 import { loadOrbitInputs, ORBIT_INPUT_HELP, ORBIT_INPUT_OPTIONS, orbitInputArgs, searchPassesWithProgress, type OrbitInputArgs } from './orbit-inputs.ts';
-import { usageError } from './usage-error.ts';
 import { writeChunksToFile, writeChunksToStream } from './write-chunks.ts';
 
 const HELP = `Usage: orbitfed plan --elements FILE --stations FILE [options]
@@ -56,13 +55,7 @@ const RATE_MAX = 1e12;
 export const PLAN_COMMAND_CONTACTS_MAX = 2_000_000;
 
 function parsePlanArgs(args: readonly string[], clock: Clock): PlanArgs | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: false,
-      options: {
+  const v = parseCommandArgs('plan', args, {
         ...ORBIT_INPUT_OPTIONS,
         isl: { type: 'boolean' },
         'isl-max-range': { type: 'string' },
@@ -74,12 +67,7 @@ function parsePlanArgs(args: readonly string[], clock: Clock): PlanArgs | 'help'
         format: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (cause) {
-    throw usageError(`${(cause as Error).message} (see orbitfed plan --help)`);
-  }
-  const v = parsed.values;
+      });
   if (v.help === true) return 'help';
   const rate = (flag: string, value: string | undefined, fallback: number): number =>
     value === undefined ? fallback : parseNumberInRange(flag, value, Number.MIN_VALUE, RATE_MAX);

@@ -1,6 +1,6 @@
 // `orbitfed route`: the best routes through a contact plan (Contact Graph Routing), as JSON.
-import { parseArgs } from 'node:util';
 import { findRoutes, loadContactPlanFile, type ContactPlan } from '../contact-plans/index.ts';
+import { parseCommandArgs } from './command-args.ts';
 import type { Command, CommandContext } from './command.ts';
 import { parseInstantMs, parseNumberInRange } from './flag-values.ts';
 import { usageError } from './usage-error.ts';
@@ -40,21 +40,10 @@ function timeOf(plan: ContactPlan, flag: string, value: string): number {
 }
 
 async function runRoute(context: CommandContext): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...context.args],
-      strict: true,
-      allowPositionals: false,
-      options: {
+  const v = parseCommandArgs('route', context.args, {
         plan: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, at: { type: 'string' },
         size: { type: 'string' }, deadline: { type: 'string' }, k: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (cause) {
-    throw usageError(`${(cause as Error).message} (see orbitfed route --help)`);
-  }
-  const v = parsed.values;
+      });
   if (v.help === true) {
     context.stdout.write(`${HELP}\n`);
     return 0;
