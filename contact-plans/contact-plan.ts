@@ -71,27 +71,39 @@ interface NodeIndex {
   readonly keys: Float64Array;
 }
 
-function buildNodeIndex(contacts: readonly Contact[], nodeOf: (c: Contact) => number, keyOf: (c: Contact) => number): NodeIndex {
+function buildNodeIndex(contacts: readonly Contact[], nodeOf: (c: Contact) => number, keyOf: (c: Contact) => number, keyAscendsWithIndex: boolean): NodeIndex {
+  const n = contacts.length;
+  const nodeOfContact = new Float64Array(n);
+  const keyOfContact = new Float64Array(n);
   const counts = new Map<number, number>();
-  for (const c of contacts) counts.set(nodeOf(c), (counts.get(nodeOf(c)) ?? 0) + 1);
+  for (let i = 0; i < n; i += 1) {
+    const c = contacts[i]!;
+    const node = nodeOf(c);
+    nodeOfContact[i] = node;
+    keyOfContact[i] = keyOf(c);
+    counts.set(node, (counts.get(node) ?? 0) + 1);
+  }
   const spans = new Map<number, NodeSpan>();
   const cursor = new Map<number, number>();
   let offset = 0;
-  for (const [node, length] of [...counts].sort((a, b) => a[0] - b[0])) {
+  for (const [node, length] of [...counts].sort((x, y) => x[0] - y[0])) {
     spans.set(node, { offset, length });
     cursor.set(node, offset);
     offset += length;
   }
-  const indexOf = new Int32Array(contacts.length);
-  contacts.forEach((c, i) => {
-    const at = cursor.get(nodeOf(c))!;
+  const indexOf = new Int32Array(n);
+  for (let i = 0; i < n; i += 1) {
+    const at = cursor.get(nodeOfContact[i]!)!;
     indexOf[at] = i;
-    cursor.set(nodeOf(c), at + 1);
-  });
-  for (const { offset: from, length } of spans.values()) {
-    indexOf.subarray(from, from + length).sort((a, b) => keyOf(contacts[a]!) - keyOf(contacts[b]!) || a - b);
+    cursor.set(nodeOfContact[i]!, at + 1);
   }
-  return { spans, contacts: indexOf, keys: Float64Array.from(indexOf, (i) => keyOf(contacts[i]!)) };
+  // Filled in contact order, so a key that already ascends with the index (start time) needs no sort.
+  if (!keyAscendsWithIndex) {
+    for (const { offset: from, length } of spans.values()) {
+      indexOf.subarray(from, from + length).sort((x, y) => keyOfContact[x]! - keyOfContact[y]! || x - y);
+    }
+  }
+  return { spans, contacts: indexOf, keys: Float64Array.from(indexOf, (i) => keyOfContact[i]!) };
 }
 
 const CONTACT_FIELDS = 7;
@@ -161,8 +173,8 @@ export class ContactPlan {
     }
     this.nodes = Object.freeze([...nodes.values()].sort((a, b) => a.ipn - b.ipn));
     this.#nodeByIpn = new Map(this.nodes.map((n) => [n.ipn, n]));
-    this.#outgoing = buildNodeIndex(this.contacts, (c) => c.from, (c) => c.endSec);
-    this.#incoming = buildNodeIndex(this.contacts, (c) => c.to, (c) => c.startSec);
+    this.#outgoing = buildNodeIndex(this.contacts, (c) => c.from, (c) => c.endSec, false);
+    this.#incoming = buildNodeIndex(this.contacts, (c) => c.to, (c) => c.startSec, true);
     this.hash = contentHash(this.epochMs, this.nodes, this.contacts);
   }
 
