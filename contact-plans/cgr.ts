@@ -38,6 +38,16 @@
 //   later contact start absorbs an earlier arrival. Arrival is non-decreasing along a route and
 //   hops grow by one, so a label never precedes its parent. A path that revisits a node is always
 //   dominated by its shortcut, so loops never survive; the result is still checked.
+// - Two passes (see bestThrough): the first over (arrival, hops) finds the best arrival A and hop
+//   count H; the second, bounded by A and H and by the first route's termination, settles labels
+//   by termination first (↓, then arrival, hops: termination never grows along a route either) and
+//   stops at the first label at the destination, so labels ending before the best termination are
+//   never expanded.
+// - Cost: an expansion reads the node's contacts open at its arrival (per duration class, see
+//   ContactGraph), and those starting later only while they could still beat the best arrival (the
+//   first pass reads them lazily, in start order, through a continuation queued at their start). At
+//   one hop short of the bound only contacts into the destination are read. So a query's cost grows
+//   with the contacts open at a time, not with those a node has in the whole plan.
 // - k routes: Yen's algorithm over the contact graph (SABR §3.2.6.10: "the next best route … shall
 //   be computed by identifying the shortest path … excluding all previously identified paths",
 //   citing Yen; HDTN's libcgr `yen` and pyCGR's `cgr_yen` do the same). On the tutorial's plan from
@@ -49,7 +59,7 @@
 import assert from 'node:assert/strict';
 import { OrbitfedError } from '../common/index.ts';
 import type { ContactBookings } from './contact-bookings.ts';
-import type { ContactPlan } from './contact-plan.ts';
+import type { Contact, ContactPlan } from './contact-plan.ts';
 
 /** Routes one query may ask for at most (`k`). */
 export const ROUTES_MAX = 64;
@@ -103,15 +113,34 @@ export interface RouteQuery {
   readonly labelExpansionsMax?: number | undefined;
 }
 
+/** Duration classes of a node's contacts (class c: duration ≤ 2^c s, the last class the rest). */
+const DURATION_CLASSES = 20;
+
 /**
- * The plan in typed arrays: dense node numbers, and each node's outgoing contacts ordered by end,
- * their attributes laid out in that order so that a search reads them sequentially.
+ * The plan in typed arrays: dense node numbers, and each node's outgoing contacts, their attributes
+ * laid out so that a search reads them sequentially. A search needs, from a node at time t, the
+ * contacts open at t and those starting after t, the latter only up to the best arrival yet (they
+ * are read lazily, in start order). The contacts open at t are found per duration class: a class's
+ * contacts, ordered by start, that start in [t − its longest duration, t]. So an expansion reads
+ * about the contacts open at t, however many the node has in the day.
  */
 interface ContactGraph {
   readonly nodeByIpn: ReadonlyMap<number, number>;
   readonly ipnOfNode: Float64Array;
-  /** Contacts out of node n sit at positions outOffset[n] … outOffset[n + 1] − 1, ordered by end time. */
+  /**
+   * Contacts out of node n sit at positions outOffset[n] … outOffset[n + 1] − 1, grouped by duration
+   * class (ascending) and ordered by start within a class; byStart lists the same positions ordered
+   * by start (then plan index).
+   */
   readonly outOffset: Int32Array;
+  readonly byStart: Int32Array;
+  /** Node n's non-empty classes are entries classFirst[n] … classFirst[n + 1] − 1: where each ends, and its longest duration. */
+  readonly classFirst: Int32Array;
+  readonly classEnd: Int32Array;
+  readonly classDurationMaxSec: Float64Array;
+  /** Contacts into node n: positions inPosition[inOffset[n] … inOffset[n + 1] − 1], grouped by sending node. */
+  readonly inOffset: Int32Array;
+  readonly inPosition: Int32Array;
   /** Per position: the contact's index in the plan, its receiving node, times, rate and light time. */
   readonly outContact: Int32Array;
   readonly outToNode: Int32Array;
@@ -139,6 +168,12 @@ class Workspace {
   contact = new Int32Array(0);
   parent = new Int32Array(0);
   txStartSec = new Float64Array(0);
+  /**
+   * −1 for a label; for a continuation (the rest of a settled label's contacts that start after its
+   * arrival, read lazily), the index in byStart of the next contact to read. A continuation's arrivalSec is
+   * that contact's start (a lower bound of any arrival through it) and its parent is the label.
+   */
+  cursor = new Int32Array(0);
   /** Next settled label at the same node (a list per node, headed by settledHead). */
   nextSettled = new Int32Array(0);
   /** Next label created at the same node (a list per node, headed by labelledHead). */
@@ -149,6 +184,13 @@ class Workspace {
   readonly labelledHead: Int32Array;
   readonly forbiddenNode: Uint8Array;
   readonly removedContact: Uint8Array;
+  /**
+   * While a search bounds hops: node n's contacts into the destination are inPosition[lastHopFirst[n]
+   * … lastHopEnd[n] − 1] (none when lastHopFirst[n] is −1), the latest of them ending at lastHopEndSec[n].
+   */
+  readonly lastHopFirst: Int32Array;
+  readonly lastHopEnd: Int32Array;
+  readonly lastHopEndSec: Float64Array;
   expansions = 0;
   expansionsMax = LABEL_EXPANSIONS_MAX;
   /** Whether termination takes part in dominance (the second pass) or not (the first). */
@@ -159,6 +201,9 @@ class Workspace {
     this.labelledHead = new Int32Array(nodeCount).fill(-1);
     this.forbiddenNode = new Uint8Array(nodeCount);
     this.removedContact = new Uint8Array(contactCount);
+    this.lastHopFirst = new Int32Array(nodeCount).fill(-1);
+    this.lastHopEnd = new Int32Array(nodeCount);
+    this.lastHopEndSec = new Float64Array(nodeCount);
     this.grow(1024);
   }
 
@@ -178,17 +223,29 @@ class Workspace {
     this.contact = copy(this.contact, new Int32Array(capacity));
     this.parent = copy(this.parent, new Int32Array(capacity));
     this.txStartSec = copy(this.txStartSec, new Float64Array(capacity));
+    this.cursor = copy(this.cursor, new Int32Array(capacity));
     this.nextSettled = copy(this.nextSettled, new Int32Array(capacity));
     this.nextLabelled = copy(this.nextLabelled, new Int32Array(capacity));
     this.heap = copy(this.heap, new Int32Array(capacity));
     this.capacity = capacity;
   }
 
-  /** Whether label a comes before label b: arrival ↑, hops ↑, termination ↓, entry node ↑, then creation order. */
+  /**
+   * Whether label a comes before label b: arrival ↑, hops ↑, termination ↓, entry node ↑, then
+   * creation order. A continuation comes before the labels of its arrival (it may yield some).
+   */
   before(a: number, b: number): boolean {
+    if (this.withTermination) {
+      // The second pass settles by termination first (see searchBest).
+      const terminationA = this.terminationSec[a]!;
+      const terminationB = this.terminationSec[b]!;
+      if (terminationA !== terminationB) return terminationA > terminationB;
+    }
     const arrivalA = this.arrivalSec[a]!;
     const arrivalB = this.arrivalSec[b]!;
     if (arrivalA !== arrivalB) return arrivalA < arrivalB;
+    const continuationA = this.cursor[a]! >= 0;
+    if (continuationA !== this.cursor[b]! >= 0) return continuationA;
     const hopsA = this.hops[a]!;
     const hopsB = this.hops[b]!;
     if (hopsA !== hopsB) return hopsA < hopsB;
@@ -251,16 +308,51 @@ function graphOf(plan: ContactPlan): ContactGraph {
   const contacts = plan.contacts;
   const nodeByIpn = new Map<number, number>(plan.nodes.map((n, i) => [n.ipn, i]));
   const nodeCount = plan.nodes.length;
-  // The plan already orders each node's outgoing contacts by end time (then index).
-  const outOffset = new Int32Array(nodeCount + 1);
-  const outContact = new Int32Array(contacts.length);
-  plan.nodes.forEach((n, i) => {
-    const outgoing = plan.outgoingEndingAfter(n.ipn, -Infinity);
-    outContact.set(outgoing, outOffset[i]!);
-    outOffset[i + 1] = outOffset[i]! + outgoing.length;
-  });
-  assert.equal(outOffset[nodeCount], contacts.length, 'every contact leaves from a node of the plan');
+  // The plan orders its contacts by start time: a counting sort by (sending node, duration class)
+  // keeps that order within each class, and one by sending node only gives byStart.
   const count = contacts.length;
+  const classOf = (c: Contact): number => {
+    const duration = c.endSec - c.startSec;
+    return duration <= 1 ? 0 : Math.min(DURATION_CLASSES - 1, Math.ceil(Math.log2(duration)));
+  };
+  const slotOf = new Int32Array(count);
+  const slotCount = new Int32Array(nodeCount * DURATION_CLASSES + 1);
+  const slotDurationMaxSec = new Float64Array(nodeCount * DURATION_CLASSES);
+  for (let c = 0; c < count; c++) {
+    const contact = contacts[c]!;
+    assert.ok(c === 0 || contacts[c - 1]!.startSec <= contact.startSec, 'the plan orders contacts by start');
+    const from = nodeByIpn.get(contact.from);
+    assert.ok(from !== undefined, 'every contact leaves from a node of the plan');
+    const slot = from * DURATION_CLASSES + classOf(contact);
+    slotOf[c] = slot;
+    slotCount[slot + 1]! += 1;
+    slotDurationMaxSec[slot] = Math.max(slotDurationMaxSec[slot]!, contact.endSec - contact.startSec);
+  }
+  for (let slot = 0; slot < nodeCount * DURATION_CLASSES; slot++) slotCount[slot + 1]! += slotCount[slot]!;
+  const slotFill = slotCount.slice(0, nodeCount * DURATION_CLASSES);
+  const outContact = new Int32Array(count);
+  const positionOf = new Int32Array(count);
+  for (let c = 0; c < count; c++) {
+    const position = slotFill[slotOf[c]!]!++;
+    outContact[position] = c;
+    positionOf[c] = position;
+  }
+  const outOffset = new Int32Array(nodeCount + 1);
+  const classFirst = new Int32Array(nodeCount + 1);
+  const classEndList: number[] = [];
+  const classDurationList: number[] = [];
+  for (let n = 0; n < nodeCount; n++) {
+    outOffset[n + 1] = slotCount[(n + 1) * DURATION_CLASSES]!;
+    for (let slot = n * DURATION_CLASSES; slot < (n + 1) * DURATION_CLASSES; slot++) {
+      if (slotCount[slot + 1]! === slotCount[slot]!) continue;
+      classEndList.push(slotCount[slot + 1]!);
+      classDurationList.push(slotDurationMaxSec[slot]!);
+    }
+    classFirst[n + 1] = classEndList.length;
+  }
+  const byStart = new Int32Array(count);
+  const startFill = outOffset.slice(0, nodeCount);
+  for (let c = 0; c < count; c++) byStart[startFill[Math.floor(slotOf[c]! / DURATION_CLASSES)]!++] = positionOf[c]!;
   const outToNode = new Int32Array(count);
   const outStartSec = new Float64Array(count);
   const outEndSec = new Float64Array(count);
@@ -274,10 +366,22 @@ function graphOf(plan: ContactPlan): ContactGraph {
     outRateBytesPerSec[i] = c.rateBytesPerSec;
     outOwltSec[i] = c.owltSec;
   }
+  const inOffset = new Int32Array(nodeCount + 1);
+  for (let i = 0; i < count; i++) inOffset[outToNode[i]! + 1]! += 1;
+  for (let n = 0; n < nodeCount; n++) inOffset[n + 1]! += inOffset[n]!;
+  const inPosition = new Int32Array(count);
+  const inFill = inOffset.slice(0, nodeCount);
+  for (let i = 0; i < count; i++) inPosition[inFill[outToNode[i]!]!++] = i;
   const graph: ContactGraph = {
     nodeByIpn,
     ipnOfNode: Float64Array.from(plan.nodes, (n) => n.ipn),
     outOffset,
+    byStart,
+    classFirst,
+    classEnd: Int32Array.from(classEndList),
+    classDurationMaxSec: Float64Array.from(classDurationList),
+    inOffset,
+    inPosition,
     outContact,
     outToNode,
     outStartSec,
@@ -343,6 +447,7 @@ function newLabel(w: Workspace, node: number, arrivalSec: number, hops: number, 
   w.contact[label] = contact;
   w.parent[label] = parent;
   w.txStartSec[label] = txStartSec;
+  w.cursor[label] = -1;
   w.nextSettled[label] = -1;
   w.nextLabelled[label] = w.labelledHead[node]!;
   w.labelledHead[node] = label;
@@ -357,11 +462,48 @@ function settle(w: Workspace, label: number): void {
 
 /**
  * Best path from `start` to `destination` avoiding the workspace's forbidden nodes and removed
- * contacts, arriving by `arrivalMaxSec` in at most `hopsMax` hops: the index of its label at the
- * destination, or -1. Without `withTermination` the labels are Pareto sets over (arrival, hops)
- * only: the arrival and hop count of the result are still exact, its termination need not be.
+ * contacts, arriving by `arrivalMaxSec` in at most `hopsMax` hops with a termination of at least
+ * `terminationMinSec`: the index of its label at the destination, or -1. Without `withTermination`
+ * the labels are Pareto sets over (arrival, hops) only: the arrival and hop count of the result are
+ * still exact, its termination need not be. With it, labels are settled by termination first: meant
+ * for the second pass, whose bounds are the best arrival and hop count, so that every route found
+ * has them and the first to reach the destination has the latest termination.
  */
-function searchBest(g: ContactGraph, q: Checked, start: SearchStart, destination: number, arrivalMaxSec: number, hopsMax: number, withTermination: boolean): number {
+function searchBest(g: ContactGraph, q: Checked, start: SearchStart, destination: number, arrivalMaxSec: number, hopsMax: number, terminationMinSec: number, withTermination: boolean): number {
+  if (hopsMax === Number.MAX_SAFE_INTEGER) return search(g, q, start, destination, arrivalMaxSec, hopsMax, terminationMinSec, withTermination);
+  const w = g.work;
+  const first = g.inOffset[destination]!;
+  const last = g.inOffset[destination + 1]!;
+  for (let k = first; k < last; k++) {
+    const i = g.inPosition[k]!;
+    const from = fromNodeOf(g, i);
+    if (w.lastHopFirst[from] === -1) {
+      w.lastHopFirst[from] = k;
+      w.lastHopEndSec[from] = -Infinity;
+    }
+    w.lastHopEnd[from] = k + 1;
+    w.lastHopEndSec[from] = Math.max(w.lastHopEndSec[from]!, g.outEndSec[i]!);
+  }
+  try {
+    return search(g, q, start, destination, arrivalMaxSec, hopsMax, terminationMinSec, withTermination);
+  } finally {
+    for (let k = first; k < last; k++) w.lastHopFirst[fromNodeOf(g, g.inPosition[k]!)] = -1;
+  }
+}
+
+/** The sending node of the contact at `position`. */
+function fromNodeOf(g: ContactGraph, position: number): number {
+  let lo = 0;
+  let hi = g.outOffset.length - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (g.outOffset[mid]! <= position) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function search(g: ContactGraph, q: Checked, start: SearchStart, destination: number, arrivalMaxSec: number, hopsMax: number, terminationMinSec: number, withTermination: boolean): number {
   const w = g.work;
   w.withTermination = withTermination;
   w.count = 0;
@@ -373,68 +515,170 @@ function searchBest(g: ContactGraph, q: Checked, start: SearchStart, destination
   // Arrivals after this cannot be useful: the deadline, the bound asked for, or a route to the
   // destination already labelled.
   let bestArrivalSec = Math.min(q.deadlineSec, arrivalMaxSec);
+  // The label being expanded.
   let label = newLabel(w, start.node, start.arrivalSec, start.hops, start.terminationSec, start.entryIpn, -1, -1, Number.NaN);
+  let arrivalSec = 0;
+  let hops = 0;
+  let terminationSec = 0;
+  let entryIpn = 0;
+  const relax = (i: number): void => {
+    // Arrival over this contact is at least its start plus its light time.
+    const startSec = g.outStartSec[i]!;
+    const owltSec = g.outOwltSec[i]!;
+    if (startSec + owltSec > bestArrivalSec) return;
+    const contactEndSec = g.outEndSec[i]!;
+    if (contactEndSec < terminationMinSec) return;
+    const next = g.outToNode[i]!;
+    // A label elsewhere than at the destination needs one more hop at least.
+    if (w.forbiddenNode[next] === 1) return;
+    if (next !== destination && hops + 1 >= hopsMax) {
+      // Then it needs exactly one more: a contact into the destination ending after its arrival.
+      if (hops >= hopsMax || w.lastHopFirst[next] === -1 || w.lastHopEndSec[next]! <= Math.max(arrivalSec, startSec)) return;
+    }
+    const c = g.outContact[i]!;
+    const rate = g.outRateBytesPerSec[i]!;
+    if (w.removedContact[c] === 1 || !(rate > 0)) return;
+    let txStartSec = Math.max(arrivalSec, startSec);
+    if (bookings !== undefined) {
+      if (bookings.residualBytes(c) < size) return;
+      const booked = bookings.bookedBytes(c);
+      if (booked > 0) txStartSec += booked / rate;
+    }
+    const txEndSec = size > 0 ? txStartSec + size / rate : txStartSec;
+    if (!(txStartSec < contactEndSec && txEndSec <= contactEndSec)) return;
+    const nextArrivalSec = txEndSec + owltSec;
+    if (nextArrivalSec > bestArrivalSec) return;
+    const nextTerminationSec = Math.min(terminationSec, contactEndSec);
+    // A label created earlier at `next` that is at least as good will be settled first (or be
+    // discarded for a label that also beats this one), so this one would be discarded.
+    if (w.dominatedIn(w.labelledHead[next]!, w.nextLabelled, nextArrivalSec, hops, nextTerminationSec)) return;
+    const nextEntryIpn = Number.isNaN(entryIpn) ? g.ipnOfNode[next]! : entryIpn;
+    if (next === destination) bestArrivalSec = nextArrivalSec;
+    w.push(newLabel(w, next, nextArrivalSec, hops, nextTerminationSec, nextEntryIpn, c, label, txStartSec));
+  };
+  const load = (l: number): void => {
+    label = l;
+    arrivalSec = w.arrivalSec[l]!;
+    hops = w.hops[l]! + 1;
+    terminationSec = w.terminationSec[l]!;
+    entryIpn = w.entryIpn[l]!;
+  };
   // Bounded: every turn expands a label or discards one, labels are capped by LABELS_MAX and
-  // expansions by the query's labelExpansionsMax.
+  // expansions by the query's labelExpansionsMax; a continuation reads each contact once.
   for (;;) {
     settle(w, label);
     if (++w.expansions > w.expansionsMax) {
       throw new OrbitfedError('ORBITFED_CGR_WORK_LIMIT', `route search exceeded ${w.expansionsMax} label expansions`);
     }
     const node = w.node[label]!;
-    const arrivalSec = w.arrivalSec[label]!;
-    const hops = w.hops[label]! + 1;
-    const terminationSec = w.terminationSec[label]!;
-    const entryIpn = w.entryIpn[label]!;
-    // First contact out of `node` that ends after the arrival (the others cannot carry anything).
-    let lo = g.outOffset[node]!;
-    let hi = g.outOffset[node + 1]!;
-    const end = hi;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (g.outEndSec[mid]! <= arrivalSec) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = hops <= hopsMax ? lo : end; i < end; i++) {
-      // Arrival over this contact is at least its start plus its light time.
-      const startSec = g.outStartSec[i]!;
-      const owltSec = g.outOwltSec[i]!;
-      if (startSec + owltSec > bestArrivalSec) continue;
-      const next = g.outToNode[i]!;
-      // A label elsewhere than at the destination needs one more hop at least.
-      if (w.forbiddenNode[next] === 1 || (next !== destination && hops >= hopsMax)) continue;
-      const c = g.outContact[i]!;
-      const rate = g.outRateBytesPerSec[i]!;
-      if (w.removedContact[c] === 1 || !(rate > 0)) continue;
-      let txStartSec = Math.max(arrivalSec, startSec);
-      if (bookings !== undefined) {
-        if (bookings.residualBytes(c) < size) continue;
-        const booked = bookings.bookedBytes(c);
-        if (booked > 0) txStartSec += booked / rate;
+    load(label);
+    if (hops === hopsMax) {
+      // Only the destination is of use: the node's contacts into it.
+      for (let k = w.lastHopFirst[node]!, last = k === -1 ? -1 : w.lastHopEnd[node]!; k < last; k++) relax(g.inPosition[k]!);
+    } else if (hops < hopsMax) {
+      // The contacts open at the arrival (start ≤ arrival < end), class by class.
+      let classStart = g.outOffset[node]!;
+      for (let k = g.classFirst[node]!, last = g.classFirst[node + 1]!; k < last; k++) {
+        let lo = classStart;
+        const end = g.classEnd[k]!;
+        classStart = end;
+        const fromSec = arrivalSec - g.classDurationMaxSec[k]!;
+        let hi = end;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (g.outStartSec[mid]! < fromSec) lo = mid + 1;
+          else hi = mid;
+        }
+        for (let i = lo; i < end; i++) {
+          if (g.outStartSec[i]! > arrivalSec) break;
+          if (g.outEndSec[i]! > arrivalSec) relax(i);
+        }
       }
-      const txEndSec = size > 0 ? txStartSec + size / rate : txStartSec;
-      const contactEndSec = g.outEndSec[i]!;
-      if (!(txStartSec < contactEndSec && txEndSec <= contactEndSec)) continue;
-      const nextArrivalSec = txEndSec + owltSec;
-      if (nextArrivalSec > bestArrivalSec) continue;
-      const nextTerminationSec = Math.min(terminationSec, contactEndSec);
-      // A label created earlier at `next` that is at least as good will be settled first (or be
-      // discarded for a label that also beats this one), so this one would be discarded.
-      if (w.dominatedIn(w.labelledHead[next]!, w.nextLabelled, nextArrivalSec, hops, nextTerminationSec)) continue;
-      const nextEntryIpn = Number.isNaN(entryIpn) ? g.ipnOfNode[next]! : entryIpn;
-      if (next === destination) bestArrivalSec = nextArrivalSec;
-      w.push(newLabel(w, next, nextArrivalSec, hops, nextTerminationSec, nextEntryIpn, c, label, txStartSec));
+      // The contacts that start later: a continuation, read when its first start comes up.
+      let lo = g.outOffset[node]!;
+      const end = g.outOffset[node + 1]!;
+      let hi = end;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (g.outStartSec[g.byStart[mid]!]! <= arrivalSec) lo = mid + 1;
+        else hi = mid;
+      }
+      if (withTermination) {
+        // The second pass's arrival bound is final: read them all now.
+        for (let k = lo; k < end; k++) {
+          const i = g.byStart[k]!;
+          if (g.outStartSec[i]! > bestArrivalSec) break;
+          relax(i);
+        }
+      } else if (lo < end && g.outStartSec[g.byStart[lo]!]! <= bestArrivalSec) {
+        w.push(newContinuation(w, node, label, lo, g.outStartSec[g.byStart[lo]!]!));
+      }
     }
-    // Next label to settle: the first in (arrival, hops, termination, …) order that no settled label dominates.
+    // Next label to settle: the first in (arrival, hops, termination, …) order that no settled label
+    // dominates; continuations met on the way yield their contacts that start by then.
     for (;;) {
       if (w.heapSize === 0) return -1;
-      label = w.pop();
-      const at = w.node[label]!;
-      if (w.arrivalSec[label]! > bestArrivalSec) continue;
-      if (at === destination) return label;
-      if (!w.dominatedIn(w.settledHead[at]!, w.nextSettled, w.arrivalSec[label]!, w.hops[label]!, w.terminationSec[label]!)) break;
+      const popped = w.pop();
+      if (w.arrivalSec[popped]! > bestArrivalSec) continue;
+      const at = w.node[popped]!;
+      if (w.cursor[popped]! >= 0) {
+        const owner = w.parent[popped]!;
+        // A label settled at the same node since, arriving by now, does at least as well from here on.
+        if (continuationDominated(w, at, owner, w.arrivalSec[popped]!)) continue;
+        load(owner);
+        const end = g.outOffset[at + 1]!;
+        const untilSec = Math.min(bestArrivalSec, w.heapSize === 0 ? Infinity : w.arrivalSec[w.heap[0]!]!);
+        let i = w.cursor[popped]!;
+        do relax(g.byStart[i++]!);
+        while (i < end && g.outStartSec[g.byStart[i]!]! <= untilSec);
+        if (i < end && g.outStartSec[g.byStart[i]!]! <= bestArrivalSec) {
+          w.cursor[popped] = i;
+          w.arrivalSec[popped] = g.outStartSec[g.byStart[i]!]!;
+          w.push(popped);
+        }
+        continue;
+      }
+      if (at === destination) return popped;
+      if (!w.dominatedIn(w.settledHead[at]!, w.nextSettled, w.arrivalSec[popped]!, w.hops[popped]!, w.terminationSec[popped]!)) {
+        label = popped;
+        break;
+      }
     }
   }
+}
+
+function newContinuation(w: Workspace, node: number, owner: number, cursor: number, startSec: number): number {
+  if (w.count === w.capacity) w.grow(w.capacity * 2);
+  const label = w.count++;
+  w.node[label] = node;
+  w.arrivalSec[label] = startSec;
+  w.hops[label] = w.hops[owner]!;
+  w.terminationSec[label] = w.terminationSec[owner]!;
+  w.entryIpn[label] = w.entryIpn[owner]!;
+  w.contact[label] = -1;
+  w.parent[label] = owner;
+  w.txStartSec[label] = Number.NaN;
+  w.cursor[label] = cursor;
+  w.nextSettled[label] = -1;
+  w.nextLabelled[label] = -1;
+  return label;
+}
+
+/**
+ * Whether another label settled at `node`, arriving by `atSec`, makes the rest of `owner`'s
+ * contacts useless: it takes them at the same times with no more hops and (in the second pass) no
+ * earlier termination, so whatever they yield from `owner` would be dominated.
+ */
+function continuationDominated(w: Workspace, node: number, owner: number, atSec: number): boolean {
+  const hops = w.hops[owner]!;
+  const terminationSec = w.terminationSec[owner]!;
+  const entryIpn = w.entryIpn[owner]!;
+  for (let s = w.settledHead[node]!; s !== -1; s = w.nextSettled[s]!) {
+    if (s === owner || w.arrivalSec[s]! > atSec || w.hops[s]! > hops) continue;
+    if (w.withTermination && w.terminationSec[s]! < terminationSec) continue;
+    if (w.hops[s]! < hops || w.entryIpn[s]! <= entryIpn) return true;
+  }
+  return false;
 }
 
 /** The hops of the path ending at `label`, back to the search's start. */
@@ -489,11 +733,14 @@ function bestThrough(plan: ContactPlan, g: ContactGraph, q: Checked, source: num
   // Two passes. Labels that differ in termination rarely dominate one another (a later contact
   // arrives later but ends later), so the exact search is run only once the first pass, over
   // (arrival, hops), has found the best arrival and hop count, which bound it tightly.
-  const first = searchBest(g, q, start, destination, boundSec, Number.MAX_SAFE_INTEGER, false);
+  // The first pass's route is one of them, so the best termination is at least its own: the second
+  // pass can ignore every contact, hence every label, that ends earlier.
+  const first = searchBest(g, q, start, destination, boundSec, Number.MAX_SAFE_INTEGER, -Infinity, false);
   if (first === -1) return undefined;
   const arrivalSec = g.work.arrivalSec[first]!;
   const hops = g.work.hops[first]!;
-  const label = searchBest(g, q, start, destination, arrivalSec, hops, true);
+  const terminationSec = g.work.terminationSec[first]!;
+  const label = searchBest(g, q, start, destination, arrivalSec, hops, terminationSec, true);
   assert.ok(label !== -1 && g.work.arrivalSec[label] === arrivalSec && g.work.hops[label] === hops, 'both passes agree on arrival and hops');
   return routeOf([...root, ...hopsOf(plan, g.work, label)]);
 }
