@@ -1,4 +1,4 @@
-// The benchmark report: the results table (printed and written to BENCHMARKS.md) and the page around it.
+// The benchmark report: the two results tables (printed and written to BENCHMARKS.md) and the page around them.
 import type { MachineDescription } from './machine.ts';
 
 export interface BenchRow {
@@ -12,13 +12,36 @@ export interface BenchRow {
   readonly result: string;
 }
 
-const COLUMNS: readonly (readonly [keyof BenchRow, string])[] = [
+/** One row of the "Contact plans and routing" table: one measurement of one case. */
+export interface ContactPlanRow {
+  readonly caseLabel: string;
+  readonly measurement: string;
+  /** The number the target applies to. */
+  readonly value: string;
+  /** The counts behind it. */
+  readonly details: string;
+  readonly target: string;
+  readonly result: string;
+}
+
+type Columns<Row> = readonly (readonly [keyof Row, string])[];
+
+const COLUMNS: Columns<BenchRow> = [
   ['caseLabel', 'Case'],
   ['implementation', 'Implementation'],
   ['threads', 'Threads'],
   ['wallTime', 'Wall time'],
   ['passes', 'Passes'],
   ['sgp4CallsPerSatelliteDay', 'SGP4 calls / sat-day'],
+  ['target', 'Target'],
+  ['result', 'Result'],
+];
+
+const CONTACT_PLAN_COLUMNS: Columns<ContactPlanRow> = [
+  ['caseLabel', 'Case'],
+  ['measurement', 'Measurement'],
+  ['value', 'Value'],
+  ['details', 'Details'],
   ['target', 'Target'],
   ['result', 'Result'],
 ];
@@ -33,6 +56,9 @@ export interface BenchReport {
   readonly rows: readonly BenchRow[];
   /** One markdown bullet each: how each row was measured, interpreters used, anything skipped. */
   readonly notes: readonly string[];
+  readonly contactPlanRows: readonly ContactPlanRow[];
+  /** As `notes`, for the contact plan rows. */
+  readonly contactPlanNotes: readonly string[];
 }
 
 export const formatCount = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -45,16 +71,22 @@ export function formatDuration(ms: number): string {
 }
 
 /** A markdown table whose columns are padded, so it also reads well on a terminal. */
-export function renderTable(rows: readonly BenchRow[]): string {
+function renderColumns<Row extends { readonly [K in keyof Row]: string }>(columns: Columns<Row>, rows: readonly Row[]): string {
   const escape = (cell: string): string => cell.replaceAll('|', '\\|');
-  const widths = COLUMNS.map(([key, title]) => Math.max(title.length, ...rows.map((r) => escape(r[key]).length)));
+  const widths = columns.map(([key, title]) => Math.max(title.length, ...rows.map((r) => escape(r[key]).length)));
   const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   return [
-    line(COLUMNS.map(([, title]) => title)),
+    line(columns.map(([, title]) => title)),
     `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
-    ...rows.map((row) => line(COLUMNS.map(([key]) => escape(row[key])))),
+    ...rows.map((row) => line(columns.map(([key]) => escape(row[key])))),
   ].join('\n');
 }
+
+/** The pass finder's table. */
+export const renderTable = (rows: readonly BenchRow[]): string => renderColumns(COLUMNS, rows);
+
+/** The "Contact plans and routing" table. */
+export const renderContactPlanTable = (rows: readonly ContactPlanRow[]): string => renderColumns(CONTACT_PLAN_COLUMNS, rows);
 
 const INTRO = `\
 orbitfed's pass finder (\`searchPasses\`, contact-plans/pass-search.ts) measured beside two anchors
@@ -70,7 +102,22 @@ it; anchors have no target. The anchors are a *10 s step + bisection with satell
 bisect each mask crossing to 1 ms; it can miss a pass that rises and sets between two steps) and
 Skyfield's *find_events* (bench/anchors/skyfield_find_events.py). Rows marked **extrapolated** were
 measured on the stated subset and scaled linearly by the number of satellites: they are estimates,
-not measurements.`;
+not measurements. The section *Contact plans and routing* below, measured in the same run, covers
+inter-satellite windows, contact plans and route queries.`;
+
+const CONTACT_PLAN_INTRO = `\
+orbitfed's inter-satellite window search (\`searchIslWindows\`, contact-plans/isl.ts), contact plan
+builder (\`buildContactPlan\`, contact-plans/plan-builder.ts) and Contact Graph Routing
+(\`findRoutes\`, contact-plans/cgr.ts), measured in the same run as the pass finder. Each row is one
+measurement of one case: **Value** is the number the **Target** applies to, **Details** the counts
+behind it. Times are wall clock; files are parsed before the clock starts. A query's time is the
+\`findRoutes\` call alone. The first query on a plan also builds the plan's routing index (its
+contacts in typed arrays, per node and ordered by end, kept for later queries), so it is shown
+apart. No anchor is named for these cases; for HDTN's reference query HDTN's answer is shown beside
+ours. The issue's query-rate target is for a 24 h plan of 1,000 satellites and 50 stations with
+inter-satellite links (ISLs); that plan is not built here (see its row), so the rate is measured on
+plans of the first 100 and 300 of those satellites with ISLs and on all 1,000 without ISLs, each
+against the same target.`;
 
 export function renderReport(report: BenchReport): string {
   const m = report.machine;
@@ -86,6 +133,16 @@ export function renderReport(report: BenchReport): string {
     '## How each row was measured',
     '',
     ...report.notes.map((n) => `- ${n}`),
+    '',
+    '## Contact plans and routing',
+    '',
+    CONTACT_PLAN_INTRO,
+    '',
+    renderContactPlanTable(report.contactPlanRows),
+    '',
+    '### How these rows were measured',
+    '',
+    ...report.contactPlanNotes.map((n) => `- ${n}`),
     '',
     '## Machine and run',
     '',

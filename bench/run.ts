@@ -1,13 +1,15 @@
-// `npm run bench`: the pass finder on the issue's three cases beside its anchors, in one run; prints
-// the table and regenerates BENCHMARKS.md. Takes about two minutes on a 2-core machine.
+// `npm run bench`: the pass finder on the issue's three cases beside its anchors, then the contact
+// plan and routing cases (contact-plan-cases.ts), in one run; prints both tables and regenerates
+// BENCHMARKS.md. Takes about three minutes on a 2-core machine.
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { type ElementSet, loadElementFile, loadStationsFile, type PassSearchOptions, type PassSearchSummary, type PassTable, searchPasses, type Station } from '../contact-plans/index.ts';
 import { stepBisectPasses } from './anchors/step-bisect-satjs.ts';
+import { runContactPlanCases } from './contact-plan-cases.ts';
 import { describeMachine } from './machine.ts';
-import { formatCount, formatDuration, renderReport, renderTable, type BenchRow } from './report.ts';
+import { formatCount, formatDuration, renderContactPlanTable, renderReport, renderTable, type BenchRow } from './report.ts';
 import { findSkyfieldPython, runSkyfield, SKYFIELD_INSTALL_HINT, type SkyfieldRun } from './skyfield.ts';
 import { startStopwatch, timeMedian } from './timing.ts';
 
@@ -245,11 +247,18 @@ async function main(): Promise<void> {
     `Problems reported by orbitfed's search (SGP4 errors): ${problems}.`,
   );
 
+  // Contact plans and routing, after the pass finder so that its wall times are as before.
+  const contactPlans = await runContactPlanCases({ elements: leo1000, stations: stations50, window: SEARCH.window, minElevationDeg: MASK_DEG, progress });
+
   const loadAverageAfter1Min = os.loadavg()[0] ?? 0;
   const totalSec = benchElapsedMs() / 1000;
-  const markdown = renderReport({ machine, loadAverageAfter1Min, command, dateUtcIso, totalSec, rows, notes });
+  const markdown = renderReport({
+    machine, loadAverageAfter1Min, command, dateUtcIso, totalSec, rows, notes,
+    contactPlanRows: contactPlans.rows, contactPlanNotes: contactPlans.notes,
+  });
   await writeFile(BENCHMARKS_MD, markdown, 'utf8');
   console.log(renderTable(rows));
+  console.log(`\n${renderContactPlanTable(contactPlans.rows)}`);
   console.log(`\n${formatDuration(totalSec * 1000)} in all; written to ${BENCHMARKS_MD}`);
 }
 

@@ -16,6 +16,14 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/** The nearest-rank percentile: the smallest value with at least `p` % of the values at or below it. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) throw new Error('percentile of no values');
+  if (!(p > 0 && p <= 100)) throw new Error(`percentile ${p} is not in (0, 100]`);
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.ceil((p / 100) * sorted.length) - 1]!;
+}
+
 /** Runs `task` `warmups` times untimed (JIT, caches), then `runs` times timed; reports the median. */
 export async function timeMedian<T>(runs: number, warmups: number, task: () => T | Promise<T>): Promise<Timed<T>> {
   if (runs < 1) throw new Error('at least one timed run');
