@@ -34,6 +34,9 @@ export interface ContactPlanData {
   readonly contacts: readonly Contact[];
 }
 
+/** Contacts formatted per chunk by the plan writers: bounded memory whatever the plan size. */
+export const PLAN_WRITE_CHUNK_CONTACTS = 8192;
+
 /** Contacts in a plan at most (a bound on memory: ~100 bytes each). */
 export const PLAN_CONTACTS_MAX = 20_000_000;
 

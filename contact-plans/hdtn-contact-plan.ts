@@ -22,7 +22,7 @@
 // - Writing: times in whole seconds (`windowWholeSec`), OWLT rounded up, the rate rounded down to
 //   whole bits/s; the confidence and any epoch are not carried (HDTN has neither).
 import { OrbitfedError } from '../common/index.ts';
-import { PLAN_CONTACTS_MAX, type Contact, type ContactPlan, type ContactPlanData } from './contact-plan.ts';
+import { PLAN_CONTACTS_MAX, PLAN_WRITE_CHUNK_CONTACTS, type Contact, type ContactPlan, type ContactPlanData } from './contact-plan.ts';
 import { WHOLE_UNIT_TOLERANCE, owltWholeSec, windowWholeSec } from './ion-contact-plan.ts';
 
 /** Larger text is refused (`ORBITFED_PLAN_TOO_LARGE`): ~150 bytes a contact, so ~1.7M contacts. */
@@ -111,19 +111,35 @@ export function parseHdtnContactPlan(text: string, file: string): ContactPlanDat
  * `startTime`, `endTime`, `rateBitsPerSec`, `owlt`), contacts numbered 0, 1, … in plan order.
  */
 export function formatHdtnContactPlan(plan: ContactPlan): string {
-  const lines = plan.contacts.map((c, index) => {
-    const window = windowWholeSec(c.startSec, c.endSec);
-    return `    ${JSON.stringify({
-      contact: index,
-      source: c.from,
-      dest: c.to,
-      startTime: window.startSec,
-      endTime: window.endSec,
-      rateBitsPerSec: Math.floor(c.rateBytesPerSec * BITS_PER_BYTE + WHOLE_UNIT_TOLERANCE),
-      owlt: owltWholeSec(c.owltSec),
-    })}`;
-  });
-  return lines.length === 0 ? '{\n  "contacts": []\n}\n' : `{\n  "contacts": [\n${lines.join(',\n')}\n  ]\n}\n`;
+  return [...formatHdtnContactPlanChunks(plan)].join('');
+}
+
+/** `formatHdtnContactPlan` in pieces, for plans too large to hold as one string. */
+export function* formatHdtnContactPlanChunks(plan: ContactPlan): Generator<string> {
+  const contacts = plan.contacts;
+  if (contacts.length === 0) {
+    yield '{\n  "contacts": []\n}\n';
+    return;
+  }
+  yield '{\n  "contacts": [\n';
+  for (let start = 0; start < contacts.length; start += PLAN_WRITE_CHUNK_CONTACTS) {
+    const lines: string[] = [];
+    for (let index = start; index < Math.min(contacts.length, start + PLAN_WRITE_CHUNK_CONTACTS); index += 1) {
+      const c = contacts[index]!;
+      const window = windowWholeSec(c.startSec, c.endSec);
+      lines.push(`    ${JSON.stringify({
+        contact: index,
+        source: c.from,
+        dest: c.to,
+        startTime: window.startSec,
+        endTime: window.endSec,
+        rateBitsPerSec: Math.floor(c.rateBytesPerSec * BITS_PER_BYTE + WHOLE_UNIT_TOLERANCE),
+        owlt: owltWholeSec(c.owltSec),
+      })}`);
+    }
+    yield `${start === 0 ? '' : ',\n'}${lines.join(',\n')}`;
+  }
+  yield '\n  ]\n}\n';
 }
 
 /**

@@ -46,7 +46,7 @@
 //   `q` ends the file as it ends ionadmin; everything else (`1`, `s`, `x`, `m …`, `e`, `^`, …) is
 //   ignored. Like ionadmin, the command is the first character of the first word.
 import { OrbitfedError } from '../common/index.ts';
-import { PLAN_CONTACTS_MAX, type Contact, type ContactPlan, type ContactPlanData } from './contact-plan.ts';
+import { PLAN_CONTACTS_MAX, PLAN_WRITE_CHUNK_CONTACTS, type Contact, type ContactPlan, type ContactPlanData } from './contact-plan.ts';
 
 /** Larger text is refused (`ORBITFED_PLAN_TOO_LARGE`): ~50 bytes a contact, so ~5M contacts. */
 export const ION_PLAN_BYTES_MAX = 256 * 1024 * 1024;
@@ -369,6 +369,11 @@ interface WrittenRange {
  * in a `size_t`; older ionadmin.c read it into an `unsigned int`.
  */
 export function formatIonContactPlan(plan: ContactPlan): string {
+  return [...formatIonContactPlanChunks(plan)].join('');
+}
+
+/** `formatIonContactPlan` in pieces, for plans too large to hold as one string. */
+export function* formatIonContactPlanChunks(plan: ContactPlan): Generator<string> {
   const epochSec = plan.epochMs === undefined ? undefined : Math.floor(plan.epochMs / 1000);
   const offsetSec = epochSec === undefined ? 0 : plan.epochMs! / 1000 - epochSec;
   const written = plan.contacts.map((c): WrittenContact & { readonly rate: number; readonly confidence: number } => {
@@ -382,19 +387,29 @@ export function formatIonContactPlan(plan: ContactPlan): string {
       confidence: c.confidence,
     };
   });
-  const lines = [
+  const header = [
     `# orbitfed contact plan sha256:${plan.hash}`,
     `# ${plan.nodes.length} nodes, ${plan.contacts.length} contacts; whole seconds (starts rounded up, ends down), rates in bytes/s`,
   ];
-  if (epochSec !== undefined) lines.push(`@ ${ionAbsoluteTime(epochSec)}`);
+  if (epochSec !== undefined) header.push(`@ ${ionAbsoluteTime(epochSec)}`);
+  yield `${header.join('\n')}\n`;
+  let lines: string[] = [];
   for (const [from, to, range] of rangeLines(written)) {
-    lines.push(`a range ${relativeTime(range.startSec)} ${relativeTime(range.endSec)} ${from} ${to} ${range.owltSec}`);
+    lines.push(`a range ${relativeTime(range.startSec)} ${relativeTime(range.endSec)} ${from} ${to} ${range.owltSec}\n`);
+    if (lines.length === PLAN_WRITE_CHUNK_CONTACTS) {
+      yield lines.join('');
+      lines = [];
+    }
   }
   for (const c of written) {
     const confidence = c.confidence === 1 ? '' : ` ${c.confidence}`;
-    lines.push(`a contact ${relativeTime(c.startSec)} ${relativeTime(c.endSec)} ${c.from} ${c.to} ${c.rate}${confidence}`);
+    lines.push(`a contact ${relativeTime(c.startSec)} ${relativeTime(c.endSec)} ${c.from} ${c.to} ${c.rate}${confidence}\n`);
+    if (lines.length === PLAN_WRITE_CHUNK_CONTACTS) {
+      yield lines.join('');
+      lines = [];
+    }
   }
-  return `${lines.join('\n')}\n`;
+  if (lines.length > 0) yield lines.join('');
 }
 
 function relativeTime(sec: number): string {

@@ -55,12 +55,24 @@ export interface TerrestrialLink {
   readonly oneWay?: boolean;
 }
 
+/** Satellite windows in columns (an `IslTable` is one): no object per window for millions of them. */
+export interface SatelliteWindowColumns {
+  readonly length: number;
+  readonly columns: {
+    readonly satelliteA: Int32Array;
+    readonly satelliteB: Int32Array;
+    readonly startSec: Float64Array;
+    readonly endSec: Float64Array;
+    readonly maxRangeKm: Float64Array;
+  };
+}
+
 export interface PlanBuildInput {
   readonly window: TimeWindow;
   readonly elements: readonly ElementSet[];
   readonly stations: readonly Station[];
   readonly passes: PassTable;
-  readonly satelliteWindows?: readonly SatelliteWindow[];
+  readonly satelliteWindows?: readonly SatelliteWindow[] | SatelliteWindowColumns;
   readonly terrestrialLinks?: readonly TerrestrialLink[];
   readonly rates?: DefaultRates;
 }
@@ -98,11 +110,21 @@ export function buildContactPlan(input: PlanBuildInput): ContactPlan {
     contacts.push({ ...base, from: ground, to: satellite, rateBytesPerSec: station.uplinkRateBytesPerSec ?? rates.uplinkBytesPerSec });
     contacts.push({ ...base, from: satellite, to: ground, rateBytesPerSec: station.downlinkRateBytesPerSec ?? rates.downlinkBytesPerSec });
   }
-  for (const w of input.satelliteWindows ?? []) {
-    const a = satelliteIpn(input.elements[w.satelliteA]!.catalogNumber);
-    const b = satelliteIpn(input.elements[w.satelliteB]!.catalogNumber);
-    const base = { startSec: w.startSec, endSec: w.endSec, owltSec: w.maxRangeKm / SPEED_OF_LIGHT_KM_PER_SEC, confidence: 1, rateBytesPerSec: rates.islBytesPerSec };
-    contacts.push({ ...base, from: a, to: b }, { ...base, from: b, to: a });
+  const satelliteIpns = input.elements.map((e) => satelliteIpn(e.catalogNumber));
+  const addSatelliteWindow = (satelliteA: number, satelliteB: number, startSec: number, endSec: number, maxRangeKm: number): void => {
+    const a = satelliteIpns[satelliteA]!;
+    const b = satelliteIpns[satelliteB]!;
+    const owltSec = maxRangeKm / SPEED_OF_LIGHT_KM_PER_SEC;
+    const rateBytesPerSec = rates.islBytesPerSec;
+    contacts.push({ from: a, to: b, startSec, endSec, rateBytesPerSec, owltSec, confidence: 1 });
+    contacts.push({ from: b, to: a, startSec, endSec, rateBytesPerSec, owltSec, confidence: 1 });
+  };
+  const windows = input.satelliteWindows ?? [];
+  if ('columns' in windows) {
+    const w = windows.columns;
+    for (let i = 0; i < windows.length; i += 1) addSatelliteWindow(w.satelliteA[i]!, w.satelliteB[i]!, w.startSec[i]!, w.endSec[i]!, w.maxRangeKm[i]!);
+  } else {
+    for (const w of windows) addSatelliteWindow(w.satelliteA, w.satelliteB, w.startSec, w.endSec, w.maxRangeKm);
   }
   const stationIndex = new Map(input.stations.map((s, i) => [s.id, i]));
   for (const link of input.terrestrialLinks ?? []) {

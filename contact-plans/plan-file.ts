@@ -3,9 +3,9 @@
 // plans travel under any name (`global.ionrc`, `contactPlan.json`, `plan.txt`).
 import { OrbitfedError, readBoundedFile } from '../common/index.ts';
 import { ContactPlan, type ContactPlanData } from './contact-plan.ts';
-import { formatHdtnContactPlan, parseHdtnContactPlan } from './hdtn-contact-plan.ts';
-import { formatIonContactPlan, parseIonContactPlan, type IonReadOptions } from './ion-contact-plan.ts';
-import { CONTACT_PLAN_JSON_FORMAT, formatContactPlanJson, parseContactPlanJson } from './plan-json.ts';
+import { formatHdtnContactPlanChunks, parseHdtnContactPlan } from './hdtn-contact-plan.ts';
+import { formatIonContactPlanChunks, parseIonContactPlan, type IonReadOptions } from './ion-contact-plan.ts';
+import { CONTACT_PLAN_JSON_FORMAT, formatContactPlanJsonChunks, parseContactPlanJson } from './plan-json.ts';
 
 export type PlanFormat = 'ion' | 'hdtn' | 'json';
 
@@ -59,12 +59,17 @@ export async function loadContactPlanFile(path: string, format?: PlanFormat, opt
 
 /** The plan as text of `format` (see each writer for what that format cannot carry). */
 export function formatContactPlan(plan: ContactPlan, format: PlanFormat): string {
+  return [...formatContactPlanChunks(plan, format)].join('');
+}
+
+/** The plan in a format as text pieces, for writing plans too large to hold as one string. */
+export function formatContactPlanChunks(plan: ContactPlan, format: PlanFormat): Iterable<string> {
   switch (format) {
     case 'ion':
-      return formatIonContactPlan(plan);
+      return formatIonContactPlanChunks(plan);
     case 'hdtn':
-      return formatHdtnContactPlan(plan);
+      return formatHdtnContactPlanChunks(plan);
     case 'json':
-      return formatContactPlanJson(plan);
+      return formatContactPlanJsonChunks(plan);
   }
 }

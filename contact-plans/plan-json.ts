@@ -15,7 +15,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { OrbitfedError, isoFromUnixMicros } from '../common/index.ts';
-import { ContactPlan, PLAN_CONTACTS_MAX, type Contact, type ContactPlanData, type PlanNode } from './contact-plan.ts';
+import { ContactPlan, PLAN_CONTACTS_MAX, PLAN_WRITE_CHUNK_CONTACTS, type Contact, type ContactPlanData, type PlanNode } from './contact-plan.ts';
 import { parseJson } from './hdtn-contact-plan.ts';
 
 /** Larger text is refused (`ORBITFED_PLAN_TOO_LARGE`): ~250 bytes a contact, so ~1M contacts. */
@@ -142,6 +142,11 @@ export function parseContactPlanJson(text: string, file: string): ContactPlanDat
 
 /** The plan as orbitfed JSON: one node and one contact per line, keys in schema order. */
 export function formatContactPlanJson(plan: ContactPlan): string {
+  return [...formatContactPlanJsonChunks(plan)].join('');
+}
+
+/** `formatContactPlanJson` in pieces, for plans too large to hold as one string. */
+export function* formatContactPlanJsonChunks(plan: ContactPlan): Generator<string> {
   const epochMicros = plan.epochMs === undefined ? undefined : Math.round(plan.epochMs * 1000);
   // The hash must be that of the plan a reader builds, whose epoch is kept to the microsecond.
   const hash = epochMicros === undefined || epochMicros / 1000 === plan.epochMs
@@ -150,29 +155,41 @@ export function formatContactPlanJson(plan: ContactPlan): string {
   const iso = (sec: number): string | undefined =>
     epochMicros === undefined ? undefined : isoFromUnixMicros(epochMicros + Math.round(sec * 1e6));
   const nodes = plan.nodes.map((n) => JSON.stringify({ ipn: n.ipn, id: n.id, kind: n.kind }));
-  const contacts = plan.contacts.map((c) => JSON.stringify({
-    from: c.from,
-    to: c.to,
-    start: iso(c.startSec),
-    end: iso(c.endSec),
-    startSec: c.startSec,
-    endSec: c.endSec,
-    rateBytesPerSec: c.rateBytesPerSec,
-    owltSec: c.owltSec,
-    confidence: c.confidence,
-  }));
   const list = (items: readonly string[]): string => (items.length === 0 ? '[]' : `[\n    ${items.join(',\n    ')}\n  ]`);
-  return [
+  yield [
     '{',
     `  "format": ${JSON.stringify(CONTACT_PLAN_JSON_FORMAT)},`,
     `  "version": ${CONTACT_PLAN_JSON_VERSION},`,
     `  "hash": ${JSON.stringify(hash)},`,
     `  "epoch": ${epochMicros === undefined ? 'null' : JSON.stringify(isoFromUnixMicros(epochMicros))},`,
     `  "nodes": ${list(nodes)},`,
-    `  "contacts": ${list(contacts)}`,
-    '}',
     '',
   ].join('\n');
+  const contacts = plan.contacts;
+  if (contacts.length === 0) {
+    yield '  "contacts": []\n}\n';
+    return;
+  }
+  yield '  "contacts": [';
+  for (let start = 0; start < contacts.length; start += PLAN_WRITE_CHUNK_CONTACTS) {
+    const lines: string[] = [];
+    for (let i = start; i < Math.min(contacts.length, start + PLAN_WRITE_CHUNK_CONTACTS); i += 1) {
+      const c = contacts[i]!;
+      lines.push(JSON.stringify({
+        from: c.from,
+        to: c.to,
+        start: iso(c.startSec),
+        end: iso(c.endSec),
+        startSec: c.startSec,
+        endSec: c.endSec,
+        rateBytesPerSec: c.rateBytesPerSec,
+        owltSec: c.owltSec,
+        confidence: c.confidence,
+      }));
+    }
+    yield `${start === 0 ? '' : ','}\n    ${lines.join(',\n    ')}`;
+  }
+  yield '\n  ]\n}\n';
 }
 
 /** Whole microseconds since the Unix epoch of `YYYY-MM-DDThh:mm:ss.ffffffZ`, or undefined for a date that does not exist. */

@@ -69,6 +69,34 @@ describe('building a contact plan', () => {
     expect(svalbardKiruna[0]!.owltSec).toBeLessThan(0.0065);
   });
 
+  it('takes satellite windows as objects or as columns, with the same result', () => {
+    const windows = [
+      { satelliteA: 0, satelliteB: 1, startSec: 100, endSec: 700.5, maxRangeKm: 2998 },
+      { satelliteA: 1, satelliteB: 3, startSec: 50, endSec: 60, maxRangeKm: 4000 },
+    ];
+    const columns = {
+      length: 2,
+      columns: {
+        satelliteA: Int32Array.from(windows, (w) => w.satelliteA),
+        satelliteB: Int32Array.from(windows, (w) => w.satelliteB),
+        startSec: Float64Array.from(windows, (w) => w.startSec),
+        endSec: Float64Array.from(windows, (w) => w.endSec),
+        maxRangeKm: Float64Array.from(windows, (w) => w.maxRangeKm),
+      },
+    };
+    const fromObjects = buildContactPlan({ window: WINDOW, elements, stations, passes: passes.table, satelliteWindows: windows });
+    const fromColumns = buildContactPlan({ window: WINDOW, elements, stations, passes: passes.table, satelliteWindows: columns });
+    expect(fromColumns.hash).toBe(fromObjects.hash);
+    const isl = fromObjects.contacts.filter((c) => c.from > 1e9 && c.to > 1e9);
+    expect(isl).toHaveLength(4);
+    const a = satelliteIpn(elements[0]!.catalogNumber);
+    const b = satelliteIpn(elements[1]!.catalogNumber);
+    const ab = isl.find((c) => c.from === a && c.to === b)!;
+    expect(ab).toMatchObject({ startSec: 100, endSec: 700.5, rateBytesPerSec: DEFAULT_RATES.islBytesPerSec, confidence: 1 });
+    expect(ab.owltSec).toBeCloseTo(2998 / 299_792.458, 12);
+    expect(isl.find((c) => c.from === b && c.to === a)).toBeDefined();
+  });
+
   it('refuses a terrestrial link to an unknown station, naming it', () => {
     expect(() => buildContactPlan({ window: WINDOW, elements, stations, passes: passes.table, terrestrialLinks: [{ from: 'SVALBARD', to: 'ATLANTIS', rateBytesPerSec: 1 }] }))
       .toThrow(/no station 'ATLANTIS'/);
