@@ -2,6 +2,7 @@
 // satellites, route queries on HDTN's 100-node plan, and the query rate on plans built from
 // leo1000.tle and 50 stations. Called by run.ts after the pass finder's cases; about a minute on a
 // 2-core machine.
+import { seededRng } from '../common/index.ts';
 import { fileURLToPath } from 'node:url';
 import { OrbitfedError } from '../common/index.ts';
 import {
@@ -56,17 +57,6 @@ export interface ContactPlanCasesResult {
   readonly notes: readonly string[];
 }
 
-/** Mulberry32: a small seeded generator, so that every run asks the same queries. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Two different entries of `nodes`, uniformly. */
 function randomPair(random: () => number, nodes: readonly number[]): [number, number] {
@@ -158,7 +148,7 @@ async function measureThroughput(input: ContactPlanCasesInput, satellites: numbe
   const plan = buildContactPlan({ window, elements, stations, passes: passes.table, satelliteWindows });
   const planBuildMs = elapsedMs();
 
-  const random = seededRandom(THROUGHPUT_SEED);
+  const random = seededRng(THROUGHPUT_SEED);
   const stationNodes = stations.map((_, i) => stationIpn(i));
   const nextQuery = (): RouteQuery => {
     const [from, to] = randomPair(random, stationNodes);
@@ -225,7 +215,7 @@ export async function runContactPlanCases(input: ContactPlanCasesInput): Promise
   const ours = referenceFirst.routes[0];
   const agrees = ours?.arrivalSec === REFERENCE.arrivalSec;
 
-  const random = seededRandom(RANDOM_QUERIES_SEED);
+  const random = seededRng(RANDOM_QUERIES_SEED);
   const randomQueries = Array.from({ length: RANDOM_QUERIES }, (): RouteQuery => {
     const [from, to] = randomPair(random, hdtnNodes);
     return { from, to, atSec: spanStartSec + Math.floor(random() * (spanEndSec - spanStartSec)), sizeBytes: 0, k: 1 };

@@ -8,3 +8,4 @@ export { durationMs, unixMs, MS_PER_DAY, MS_PER_SECOND, SPEED_OF_LIGHT_KM_PER_SE
 export { isoFromMicros, isoFromUnixMicros, unixMicros, unixSecondsText } from './iso-time.ts';
 export type { BoundedFileRead } from './bounded-file.ts';
 export { readBoundedFile } from './bounded-file.ts';
+export { seededRng } from './seeded-rng.ts';

@@ -2,6 +2,7 @@
 // reported on HDTN's tracker, and two brute-force searches that share none of its method: every
 // loopless route enumerated on small random plans, and earliest arrival by rounds of relaxation
 // over all contacts on HDTN's large plans.
+import { seededRng } from '../../common/index.ts';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -100,17 +101,6 @@ function earliestByRounds(plan: ContactPlan, from: number, to: number, atSec: nu
   return best;
 }
 
-/** Mulberry32: a small seeded generator, so that a failing case replays from its seed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('CGR on the plan of the CGR tutorial (Fraire, De Jonckère & Burleigh 2021; HDTN cgrTutorial.json)', () => {
   const plan = loadHdtn('hdtn-cgrTutorial.json');
@@ -182,7 +172,7 @@ describe('CGR on HDTN\'s reference plans', () => {
 
   it.each(['hdtn-50nodes.json', 'hdtn-100nodes.json'])('matches the brute force\'s arrival and hop count on %s for 40 random queries (seed 734)', (name) => {
     const plan = loadHdtn(name);
-    const random = seededRandom(734);
+    const random = seededRng(734);
     const nodes = plan.nodes.map((n) => n.ipn);
     for (let i = 0; i < 40; i++) {
       const from = nodes[Math.floor(random() * nodes.length)]!;
@@ -351,7 +341,7 @@ describe('CGR against a brute-force search of every loopless route on random sma
 
   it(`agrees on ${PLANS} random plans, with sizes, bookings, deadlines and k (seed ${SEED})`, () => {
     console.log(`cgr property test: seed ${SEED} (replay with ORBITFED_CGR_SEED=${SEED})`);
-    const random = seededRandom(SEED);
+    const random = seededRng(SEED);
     const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
     let routesCompared = 0;
     for (let p = 0; p < PLANS; p++) {
