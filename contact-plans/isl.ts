@@ -46,6 +46,7 @@ import { Worker } from 'node:worker_threads';
 import { OrbitfedError } from '../common/index.ts';
 import { WGS84_A_KM } from './earth-frames.ts';
 import type { ElementSet } from './element-set.ts';
+import { illinoisRoot } from './illinois-root.ts';
 import { initialisePropagators } from './pass-search.ts';
 import type { SatelliteProblem } from './passes.ts';
 import { sgp4StatusCode, sgp4StatusText, type Propagator } from './sgp4.ts';
@@ -986,33 +987,16 @@ export class IslPairSearch {
     return t >= a.tSec && t <= b.tSec ? t : guess;
   }
 
-  /** Root of a sample field on the interpolant in [t0, t1] (values y0, y1 of opposite sign), by Illinois. */
+  /** Root of a sample field on the interpolant in [t0, t1] (values y0, y1 of opposite sign). */
   #interpolantRoot(t0: number, t1: number, y0: number, y1: number, field: SampleField, toleranceSec: number): number {
     const probe = this.#scratch;
-    let a = t0;
-    let b = t1;
-    let fa = y0;
-    let fb = y1;
-    let side = 0;
-    for (let i = 0; i < ROOT_ITERATIONS_MAX && b - a > toleranceSec; i += 1) {
-      const t = fa === fb ? (a + b) / 2 : (a * fb - b * fa) / (fb - fa);
+    const valueAt = (t: number): number => {
       this.#interpolated(t, probe);
-      const ft = probe[field];
-      if (ft === 0) return t;
-      if (ft < 0 === fa < 0) {
-        a = t;
-        fa = ft;
-        if (side === -1) fb /= 2;
-        side = -1;
-      } else {
-        b = t;
-        fb = ft;
-        if (side === 1) fa /= 2;
-        side = 1;
-      }
-    }
-    return fa === fb ? (a + b) / 2 : (a * fb - b * fa) / (fb - fa);
+      return probe[field];
+    };
+    return illinoisRoot(valueAt, t0, t1, y0, y1, toleranceSec, ROOT_ITERATIONS_MAX);
   }
+
 
   /**
    * Newton on SGP4 from `guess`, safeguarded: if a step leaves [lo, hi] (widened by its length) or
@@ -1097,28 +1081,7 @@ function cubicRoot(y0: number, d0: number, y1: number, d1: number): number {
   // p(s) = y0 + d0·s + c2·s² + c3·s³ (Hermite basis expanded).
   const c2 = -3 * y0 - 2 * d0 + 3 * y1 - d1;
   const c3 = 2 * y0 + d0 - 2 * y1 + d1;
-  let a = 0;
-  let b = 1;
-  let fa = y0;
-  let fb = y1;
-  let side = 0;
-  for (let i = 0; i < ROOT_ITERATIONS_MAX && b - a > 1e-9; i += 1) {
-    const s = (a * fb - b * fa) / (fb - fa);
-    const fs = y0 + s * (d0 + s * (c2 + s * c3));
-    if (fs === 0) return s;
-    if (fs < 0 === fa < 0) {
-      a = s;
-      fa = fs;
-      if (side === -1) fb /= 2;
-      side = -1;
-    } else {
-      b = s;
-      fb = fs;
-      if (side === 1) fa /= 2;
-      side = 1;
-    }
-  }
-  return (a * fb - b * fa) / (fb - fa);
+  return illinoisRoot((s) => y0 + s * (d0 + s * (c2 + s * c3)), 0, 1, y0, y1, 1e-9, ROOT_ITERATIONS_MAX);
 }
 
 function swap(array: Float64Array | Uint8Array, j: number): void {

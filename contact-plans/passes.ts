@@ -16,6 +16,7 @@
 import assert from 'node:assert/strict';
 import { SPEED_OF_LIGHT_KM_PER_SEC } from '../common/index.ts';
 import { topocentre, type Topocentre } from './earth-frames.ts';
+import { illinoisRoot } from './illinois-root.ts';
 import { compileHorizon, minElevationRadAt, minElevationSlopeAt, type Horizon } from './horizon-mask.ts';
 import { lookAngles, newLookAngles, type LookAngles } from './look-angles.ts';
 import { PassFlags, PassTable } from './pass-table.ts';
@@ -44,6 +45,7 @@ const NEWTON_STEP_DONE_SEC = 2e-3;
 const NEWTON_ITERATIONS_MAX = 8;
 const BISECTION_TOLERANCE_SEC = 1e-7;
 const INTERPOLANT_ROOT_TOLERANCE_SEC = 1e-6;
+const INTERPOLANT_ROOT_ITERATIONS_MAX = 60;
 
 export interface PassSearchOptions {
   readonly window: TimeWindow;
@@ -369,32 +371,14 @@ class SatelliteSearch {
     if (b.f >= 0 && b.rangeKm > this.#maxRangeKm) this.#maxRangeKm = b.rangeKm;
   }
 
-  /** Root of a sample field on the interpolant in [t0, t1] (values y0, y1 of opposite sign), by Illinois. */
+  /** Root of a sample field on the interpolant in [t0, t1] (values y0, y1 of opposite sign). */
   #interpolantRoot(k: number, t0: number, t1: number, y0: number, y1: number, field: 'f' | 'fRate' | 'elevationRate' | 'rangeRate'): number {
     const probe = this.#scratch;
-    let a = t0;
-    let b = t1;
-    let fa = y0;
-    let fb = y1;
-    let side = 0;
-    for (let i = 0; i < 60 && b - a > INTERPOLANT_ROOT_TOLERANCE_SEC; i += 1) {
-      const t = fa === fb ? (a + b) / 2 : (a * fb - b * fa) / (fb - fa);
+    const valueAt = (t: number): number => {
       this.#interpolated(k, t, probe);
-      const ft = probe[field];
-      if (ft === 0) return t;
-      if ((ft < 0) === (fa < 0)) {
-        a = t;
-        fa = ft;
-        if (side === -1) fb /= 2;
-        side = -1;
-      } else {
-        b = t;
-        fb = ft;
-        if (side === 1) fa /= 2;
-        side = 1;
-      }
-    }
-    return fa === fb ? (a + b) / 2 : (a * fb - b * fa) / (fb - fa);
+      return probe[field];
+    };
+    return illinoisRoot(valueAt, t0, t1, y0, y1, INTERPOLANT_ROOT_TOLERANCE_SEC, INTERPOLANT_ROOT_ITERATIONS_MAX);
   }
 
   /**
