@@ -31,5 +31,5 @@ port.on('message', (message: IslWorkerInit | IslWorkerRows) => {
   const sgp4Calls = search.sgp4Calls - sgp4CallsReported;
   sgp4CallsReported += sgp4Calls;
   const reply: IslWorkerReply = { columns, length, sgp4Calls, tooManyWindows };
-  port.postMessage(reply, Object.values(columns).map((c: Float64Array) => c.buffer as ArrayBuffer));
+  port.postMessage(reply, Object.values(columns).map((c) => c.buffer as ArrayBuffer));
 });

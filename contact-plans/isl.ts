@@ -47,6 +47,7 @@ import { OrbitfedError } from '../common/index.ts';
 import { WGS84_A_KM } from './earth-frames.ts';
 import type { ElementSet } from './element-set.ts';
 import { illinoisRoot } from './illinois-root.ts';
+import { ColumnTable, type Columns, type RowOf } from './column-table.ts';
 import { initialisePropagators } from './pass-search.ts';
 import type { SatelliteProblem } from './passes.ts';
 import { sgp4StatusCode, sgp4StatusText, type Propagator } from './sgp4.ts';
@@ -130,7 +131,7 @@ export const IslFlags = {
   alwaysVisible: 4,
 } as const;
 
-export interface IslColumns {
+export interface IslColumns extends Columns {
   /** Satellite indices (into the element list), satelliteA < satelliteB. */
   satelliteA: Int32Array;
   satelliteB: Int32Array;
@@ -145,19 +146,8 @@ export interface IslColumns {
 }
 
 /** One window; structurally a `SatelliteWindow` of the plan builder. */
-export interface IslRow {
-  readonly satelliteA: number;
-  readonly satelliteB: number;
-  readonly startSec: number;
-  readonly endSec: number;
-  readonly minRangeKm: number;
-  readonly minRangeTimeSec: number;
-  readonly maxRangeKm: number;
-  readonly flags: number;
-}
+export type IslRow = RowOf<IslColumns>;
 
-const ISL_COLUMN_KEYS = ['satelliteA', 'satelliteB', 'startSec', 'endSec', 'minRangeKm', 'minRangeTimeSec', 'maxRangeKm', 'flags'] as const;
-const INITIAL_CAPACITY = 256;
 
 function allocateIslColumns(capacity: number): IslColumns {
   return {
@@ -173,52 +163,9 @@ function allocateIslColumns(capacity: number): IslColumns {
 }
 
 /** A growable table of windows; `length` rows of `columns` are valid. */
-export class IslTable {
-  columns: IslColumns;
-  length = 0;
-
-  constructor(columns: IslColumns = allocateIslColumns(INITIAL_CAPACITY), length = 0) {
-    this.columns = columns;
-    this.length = length;
-  }
-
-  push(row: IslRow): void {
-    if (this.length === this.columns.satelliteA.length) this.#grow(this.length * 2);
-    const c = this.columns;
-    const i = this.length;
-    c.satelliteA[i] = row.satelliteA;
-    c.satelliteB[i] = row.satelliteB;
-    c.startSec[i] = row.startSec;
-    c.endSec[i] = row.endSec;
-    c.minRangeKm[i] = row.minRangeKm;
-    c.minRangeTimeSec[i] = row.minRangeTimeSec;
-    c.maxRangeKm[i] = row.maxRangeKm;
-    c.flags[i] = row.flags;
-    this.length = i + 1;
-  }
-
-  /** Appends every row of `other`. */
-  append(other: IslTable): void {
-    const needed = this.length + other.length;
-    if (needed > this.columns.satelliteA.length) this.#grow(Math.max(needed, this.columns.satelliteA.length * 2));
-    for (const key of ISL_COLUMN_KEYS) {
-      (this.columns[key] as Float64Array).set((other.columns[key] as Float64Array).subarray(0, other.length), this.length);
-    }
-    this.length = needed;
-  }
-
-  row(i: number): IslRow {
-    const c = this.columns;
-    return {
-      satelliteA: c.satelliteA[i]!,
-      satelliteB: c.satelliteB[i]!,
-      startSec: c.startSec[i]!,
-      endSec: c.endSec[i]!,
-      minRangeKm: c.minRangeKm[i]!,
-      minRangeTimeSec: c.minRangeTimeSec[i]!,
-      maxRangeKm: c.maxRangeKm[i]!,
-      flags: c.flags[i]!,
-    };
+export class IslTable extends ColumnTable<IslColumns> {
+  constructor(columns?: IslColumns, length = 0) {
+    super(allocateIslColumns, columns, length);
   }
 
   /** Every row as an object (each is a `SatelliteWindow` for the plan builder); the columns are leaner for millions. */
@@ -243,34 +190,13 @@ export class IslTable {
     for (let k = 1; k < next.length; k += 1) next[k]! += next[k - 1]!;
     const order = new Int32Array(n);
     for (let i = from; i < this.length; i += 1) order[next[c.satelliteA[i]! - low]!++] = i;
-    for (const key of ISL_COLUMN_KEYS) {
+    for (const key of this.keys) {
       const column = c[key] as Float64Array;
       const segment = column.slice(from, this.length);
       for (let k = 0; k < n; k += 1) column[from + k] = segment[order[k]! - from]!;
     }
   }
 
-  /** Columns trimmed to `length`, for transfer to another thread. */
-  trimmed(): IslColumns {
-    const c = this.columns;
-    const n = this.length;
-    return {
-      satelliteA: c.satelliteA.slice(0, n),
-      satelliteB: c.satelliteB.slice(0, n),
-      startSec: c.startSec.slice(0, n),
-      endSec: c.endSec.slice(0, n),
-      minRangeKm: c.minRangeKm.slice(0, n),
-      minRangeTimeSec: c.minRangeTimeSec.slice(0, n),
-      maxRangeKm: c.maxRangeKm.slice(0, n),
-      flags: c.flags.slice(0, n),
-    };
-  }
-
-  #grow(capacity: number): void {
-    const next = allocateIslColumns(capacity);
-    for (const key of ISL_COLUMN_KEYS) (next[key] as Float64Array).set(this.columns[key] as Float64Array);
-    this.columns = next;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1225,7 +1151,7 @@ export async function searchIslWindows(
     length += reply.length;
     sgp4Calls += reply.sgp4Calls;
   }
-  const table = new IslTable(allocateIslColumns(Math.max(1, length)), 0);
+  const table = new IslTable(allocateIslColumns(Math.max(1, length)));
   for (const reply of replies) table.append(new IslTable(reply.columns, reply.length));
   return { table, problems, sgp4Calls };
 }

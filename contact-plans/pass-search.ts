@@ -80,7 +80,7 @@ export async function searchPasses(
     for (let start = 0; start < total; start += CHUNK_SATELLITES) {
       parallel.signal?.throwIfAborted();
       const part = searchPassesHere(elements.slice(start, start + CHUNK_SATELLITES), stations, options, start);
-      table.append(part.table, 0);
+      table.append(part.table);
       problems.push(...part.problems);
       sgp4Calls += part.sgp4Calls;
       parallel.onProgress?.(Math.min(total, start + CHUNK_SATELLITES), total);
@@ -136,7 +136,7 @@ async function searchOnWorkers(
   let sgp4Calls = 0;
   for (const start of chunkStarts) {
     const reply = parts.get(start)!;
-    table.append(new PassTable(reply.columns, reply.length), 0);
+    table.append(new PassTable(reply.columns, reply.length));
     problems.push(...reply.problems);
     sgp4Calls += reply.sgp4Calls;
   }

@@ -9,5 +9,5 @@ port.on('message', (request: WorkerRequest) => {
   const result = searchPassesHere(request.elements, request.stations, request.options, request.satelliteIndexOffset);
   const columns = result.table.trimmed();
   const reply: WorkerReply = { columns, length: result.table.length, problems: result.problems, sgp4Calls: result.sgp4Calls };
-  port.postMessage(reply, Object.values(columns).map((c: Float64Array) => c.buffer as ArrayBuffer));
+  port.postMessage(reply, Object.values(columns).map((c) => c.buffer as ArrayBuffer));
 });
