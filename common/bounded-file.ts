@@ -45,3 +45,16 @@ export async function readBoundedFile(path: string, spec: BoundedFileRead): Prom
     await handle?.close();
   }
 }
+
+/**
+ * The file as UTF-8 text, refusing bytes that are not UTF-8 (with `invalidTextCode`): a name with
+ * mangled bytes is better refused than silently replaced with U+FFFD.
+ */
+export async function readBoundedTextFile(path: string, spec: BoundedFileRead & { readonly invalidTextCode: string }): Promise<string> {
+  const bytes = await readBoundedFile(path, spec);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (error) {
+    throw new OrbitfedError(spec.invalidTextCode, 'not valid UTF-8 text', { file: path }, { cause: error });
+  }
+}

@@ -7,5 +7,5 @@ export type { DurationMs, UnixMs } from './units.ts';
 export { durationMs, unixMs, MS_PER_DAY, MS_PER_SECOND, SPEED_OF_LIGHT_KM_PER_SEC } from './units.ts';
 export { isoFromMicros, isoFromUnixMicros, unixMicros, unixSecondsText } from './iso-time.ts';
 export type { BoundedFileRead } from './bounded-file.ts';
-export { readBoundedFile } from './bounded-file.ts';
+export { readBoundedFile, readBoundedTextFile } from './bounded-file.ts';
 export { seededRng } from './seeded-rng.ts';

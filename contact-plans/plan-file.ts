@@ -1,7 +1,7 @@
 // Contact plan files in any of the three formats: ION command text (`a contact` / `a range`), HDTN
 // JSON, and orbitfed's own JSON (PLAN-FORMAT.md). The format is recognised from the content, since
 // plans travel under any name (`global.ionrc`, `contactPlan.json`, `plan.txt`).
-import { OrbitfedError, readBoundedFile } from '../common/index.ts';
+import { readBoundedTextFile } from '../common/index.ts';
 import { ContactPlan, type ContactPlanData } from './contact-plan.ts';
 import { formatHdtnContactPlanChunks, parseHdtnContactPlan } from './hdtn-contact-plan.ts';
 import { formatIonContactPlanChunks, parseIonContactPlan, type IonReadOptions } from './ion-contact-plan.ts';
@@ -44,16 +44,10 @@ export function parseContactPlanText(text: string, file: string, format?: PlanFo
 
 /** Reads a contact plan file (UTF-8, at most PLAN_FILE_BYTES_MAX) of the given or detected format. */
 export async function loadContactPlanFile(path: string, format?: PlanFormat, options: PlanLoadOptions = {}): Promise<ContactPlan> {
-  const bytes = await readBoundedFile(path, {
-    what: 'contact plan', maxBytes: PLAN_FILE_BYTES_MAX, readCode: 'ORBITFED_PLAN_READ', tooLargeCode: 'ORBITFED_PLAN_TOO_LARGE', signal: options.signal,
+  const text = await readBoundedTextFile(path, {
+    what: 'contact plan', maxBytes: PLAN_FILE_BYTES_MAX, readCode: 'ORBITFED_PLAN_READ', tooLargeCode: 'ORBITFED_PLAN_TOO_LARGE',
+    invalidTextCode: 'ORBITFED_PLAN_READ', signal: options.signal,
   });
-
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch (error) {
-    throw new OrbitfedError('ORBITFED_PLAN_READ', 'not valid UTF-8 text', { file: path }, { cause: error });
-  }
   return new ContactPlan(parseContactPlanText(text, path, format, options));
 }
 

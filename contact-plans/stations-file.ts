@@ -26,7 +26,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
-import { OrbitfedError, formatLocated, readBoundedFile, type ErrorLocation } from '../common/index.ts';
+import { OrbitfedError, formatLocated, readBoundedTextFile, type ErrorLocation } from '../common/index.ts';
 import { splitCsvRows } from './csv-rows.ts';
 import { HORIZON_MASK_POINTS_MAX } from './horizon-mask.ts';
 import { ISO_3166_ALPHA2_NAMES } from './iso3166-alpha2.ts';
@@ -123,17 +123,10 @@ export async function loadStationsFile(
   path: string,
   options: { readonly format?: StationsFormat; readonly signal?: AbortSignal } = {},
 ): Promise<Station[]> {
-  const bytes = await readBoundedFile(path, {
-    what: 'stations file', maxBytes: STATIONS_FILE_BYTES_MAX, readCode: 'ORBITFED_STATIONS_READ', tooLargeCode: 'ORBITFED_STATIONS_TOO_LARGE', signal: options.signal,
+  const text = await readBoundedTextFile(path, {
+    what: 'stations file', maxBytes: STATIONS_FILE_BYTES_MAX, readCode: 'ORBITFED_STATIONS_READ', tooLargeCode: 'ORBITFED_STATIONS_TOO_LARGE',
+    invalidTextCode: 'ORBITFED_STATIONS_INVALID', signal: options.signal,
   });
-
-  let text: string;
-  try {
-    // fatal: a station name with mangled bytes is better refused than silently replaced with U+FFFD.
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch (error) {
-    throw new OrbitfedError('ORBITFED_STATIONS_INVALID', 'not valid UTF-8 text', { file: path }, { cause: error });
-  }
   return parseStationsText(text, path, options.format);
 }
 
