@@ -55,7 +55,7 @@ function arrivalOver(c: Contact, bookedBytes: number, readySec: number, sizeByte
   return { txStartSec, arrivalSec: txEndSec + c.owltSec };
 }
 
-interface BruteRoute { contacts: number[]; arrivalSec: number; terminationSec: number; txStartSec: number[]; hopArrivalSec: number[] }
+interface BruteRoute { contacts: number[]; arrivalSec: number; lastEndSec: number; txStartSec: number[]; hopArrivalSec: number[] }
 
 /** Every loopless route, by exhaustive depth-first search over contact sequences, best first. */
 function allRoutes(plan: ContactPlan, q: RouteQuery): BruteRoute[] {
@@ -67,15 +67,15 @@ function allRoutes(plan: ContactPlan, q: RouteQuery): BruteRoute[] {
       const hop = arrivalOver(c, q.bookings?.bookedBytes(i) ?? 0, readySec, q.sizeBytes);
       if (hop === undefined || hop.arrivalSec > deadlineSec) return;
       const route: BruteRoute = {
-        contacts: [...prefix.contacts, i], arrivalSec: hop.arrivalSec, terminationSec: Math.min(prefix.terminationSec, c.endSec),
+        contacts: [...prefix.contacts, i], arrivalSec: hop.arrivalSec, lastEndSec: c.endSec,
         txStartSec: [...prefix.txStartSec, hop.txStartSec], hopArrivalSec: [...prefix.hopArrivalSec, hop.arrivalSec],
       };
       if (c.to === q.to) routes.push(route);
       else visit(c.to, hop.arrivalSec, new Set([...visited, c.to]), route);
     });
   };
-  visit(q.from, q.atSec, new Set([q.from]), { contacts: [], arrivalSec: q.atSec, terminationSec: Infinity, txStartSec: [], hopArrivalSec: [] });
-  return routes.sort((a, b) => a.arrivalSec - b.arrivalSec || a.contacts.length - b.contacts.length || b.terminationSec - a.terminationSec);
+  visit(q.from, q.atSec, new Set([q.from]), { contacts: [], arrivalSec: q.atSec, lastEndSec: -Infinity, txStartSec: [], hopArrivalSec: [] });
+  return routes.sort((a, b) => a.arrivalSec - b.arrivalSec || a.contacts.length - b.contacts.length || a.lastEndSec - b.lastEndSec);
 }
 
 /**
@@ -164,9 +164,10 @@ describe('CGR on HDTN\'s reference plans', () => {
     const sameArrivalFirstHops = routes.filter((r) => r.arrivalSec === expected!.arrivalSec).map((r) => r.hops[0]!.to);
     expect(sameArrivalFirstHops).toContain(dijkstraNextHop);
     expect(sameArrivalFirstHops).toContain(cmrNextHop);
-    // SABR §3.2.8.1.4 a): at equal arrival, hops and termination, the smallest entry node.
+    // At equal arrival, hops and last contact's end, the smallest entry node (SABR §3.2.8.1.4 a).
     const best = routes[0]!;
-    const fullyTied = routes.filter((r) => r.arrivalSec === best.arrivalSec && r.hops.length === best.hops.length && r.terminationSec === best.terminationSec);
+    const lastEnd = (r: Route): number => r.hops[r.hops.length - 1]!.endSec;
+    const fullyTied = routes.filter((r) => r.arrivalSec === best.arrivalSec && r.hops.length === best.hops.length && lastEnd(r) === lastEnd(best));
     expect(best.hops[0]!.to).toBe(Math.min(...fullyTied.map((r) => r.hops[0]!.to)));
   });
 
@@ -281,15 +282,17 @@ describe('CGR chooses among routes as SABR §3.2.8.1.4 a) orders them', () => {
     expect(path(route)).toEqual([1, 5, 9]);
   });
 
-  it('prefers the later termination time at equal arrival and hops', () => {
-    // Via 2 (contacts ending at 50) or via 3 (ending at 80): same arrival, same hops.
-    const plan = planOf([contact(1, 2, 0, 50), contact(2, 9, 0, 50), contact(1, 3, 0, 80), contact(3, 9, 0, 90)]);
+  it('prefers the earlier end of the last contact at equal arrival and hops', () => {
+    // Via 2 (last contact ending at 50) or via 3 (ending at 90): same arrival, same hops.
+    const plan = planOf([contact(1, 2, 0, 80), contact(2, 9, 0, 50), contact(1, 3, 0, 40), contact(3, 9, 0, 90)]);
     const routes = findRoutes(plan, { from: 1, to: 9, atSec: 0, sizeBytes: 0, k: 2 });
-    expect(routes.map(path)).toEqual([[1, 3, 9], [1, 2, 9]]);
-    expect(routes.map((r) => r.terminationSec)).toEqual([80, 50]);
+    expect(routes.map(path)).toEqual([[1, 2, 9], [1, 3, 9]]);
+    expect(routes.map((r) => r.hops[1]!.endSec)).toEqual([50, 90]);
+    // Termination (the earliest end along the route) is reported, not used for the order.
+    expect(routes.map((r) => r.terminationSec)).toEqual([50, 40]);
   });
 
-  it('prefers the smallest entry node when arrival, hops and termination tie', () => {
+  it('prefers the smallest entry node when arrival, hops and the last contact\'s end tie', () => {
     const plan = planOf([contact(1, 7, 0, 50), contact(7, 9, 0, 50), contact(1, 4, 0, 50), contact(4, 9, 0, 50)]);
     expect(findRoutes(plan, { from: 1, to: 9, atSec: 0, sizeBytes: 0, k: 2 }).map(path)).toEqual([[1, 4, 9], [1, 7, 9]]);
   });
@@ -371,9 +374,9 @@ describe('CGR against a brute-force search of every loopless route on random sma
         const where = `seed ${SEED}, plan ${p}, trial ${trial}: ${JSON.stringify({ ...query, bookings: query.bookings !== undefined })}`;
         const expected = allRoutes(plan, query);
         const routes = findRoutes(plan, query);
-        // The k best (arrival, hops, termination), in order — ties among them may come in any order.
-        expect(routes.map((r) => [r.arrivalSec, r.hops.length, r.terminationSec]), where)
-          .toEqual(expected.slice(0, query.k).map((r) => [r.arrivalSec, r.contacts.length, r.terminationSec]));
+        // The k best (arrival, hops, last contact's end), in order — ties among them may come in any order.
+        expect(routes.map((r) => [r.arrivalSec, r.hops.length, r.hops[r.hops.length - 1]!.endSec]), where)
+          .toEqual(expected.slice(0, query.k).map((r) => [r.arrivalSec, r.contacts.length, r.lastEndSec]));
         // Each route is one of the brute force's, with the same times hop by hop, and none twice.
         expect(new Set(routes.map((r) => r.hops.map((h) => h.contact).join(','))).size, where).toBe(routes.length);
         for (const route of routes) {
