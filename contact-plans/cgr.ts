@@ -182,9 +182,10 @@ interface ContactGraph {
    * plan index): what a relaxation reads sits in one or two cache lines instead of six arrays.
    */
   readonly out: Float64Array;
-  /** The records' start and end times again, densely, for the binary searches and the scans of open contacts. */
+  /** The records' start and end times and receiving nodes again, densely, for the binary searches and the scans of open contacts. */
   readonly outStartSec: Float64Array;
   readonly outEndSec: Float64Array;
+  readonly outToNode: Int32Array;
   readonly work: Workspace;
 }
 
@@ -221,6 +222,13 @@ class Workspace {
   heapSize = 0;
   readonly settledHead: Int32Array;
   readonly labelledHead: Int32Array;
+  /**
+   * Per node, the earliest arrival of its labels and that label's hops: a contact whose start (or
+   * the expanded label's arrival, if later) is no earlier, taken with no fewer hops, yields a
+   * dominated label, and is skipped before its record is read (most are, on dense plans).
+   */
+  readonly earliestArrivalSec: Float64Array;
+  readonly earliestHops: Int32Array;
   readonly forbiddenNode: Uint8Array;
   readonly removedContact: Uint8Array;
   /** How many entries of removedContact are set (Yen's spur searches), so that other searches skip the lookup. */
@@ -231,6 +239,8 @@ class Workspace {
   constructor(nodeCount: number, contactCount: number) {
     this.settledHead = new Int32Array(nodeCount).fill(-1);
     this.labelledHead = new Int32Array(nodeCount).fill(-1);
+    this.earliestArrivalSec = new Float64Array(nodeCount).fill(Infinity);
+    this.earliestHops = new Int32Array(nodeCount);
     this.forbiddenNode = new Uint8Array(nodeCount);
     this.removedContact = new Uint8Array(contactCount);
     this.grow(1024);
@@ -461,6 +471,7 @@ function graphOf(plan: ContactPlan): ContactGraph {
     out,
     outStartSec,
     outEndSec,
+    outToNode,
     work: new Workspace(nodeCount, count),
   };
   graphs.set(plan, graph);
@@ -525,6 +536,10 @@ function newLabel(w: Workspace, node: number, arrivalSec: number, hops: number, 
   w.nextSettled[label] = -1;
   w.nextLabelled[label] = w.labelledHead[node]!;
   w.labelledHead[node] = label;
+  if (arrivalSec < w.earliestArrivalSec[node]! || (arrivalSec === w.earliestArrivalSec[node] && hops < w.earliestHops[node]!)) {
+    w.earliestArrivalSec[node] = arrivalSec;
+    w.earliestHops[node] = hops;
+  }
   return label;
 }
 
@@ -561,6 +576,7 @@ function search(g: ContactGraph, q: Checked, start: SearchStart, destination: nu
   w.heapSize = 0;
   w.settledHead.fill(-1);
   w.labelledHead.fill(-1);
+  w.earliestArrivalSec.fill(Infinity);
   const size = q.sizeBytes;
   const bookings = q.bookings;
   // Arrivals after this cannot be useful: the deadline, the bound asked for, or a route to the
@@ -626,6 +642,7 @@ function search(g: ContactGraph, q: Checked, start: SearchStart, destination: nu
     // The contacts open at the arrival (start ≤ arrival < end), class by class.
     const startSec = g.outStartSec;
     const endSec = g.outEndSec;
+    const toNode = g.outToNode;
     for (let k = g.classFirst[node]!, last = g.classFirst[node + 1]!; k < last; k++) {
       const fromSec = arrivalSec - g.classDurationMaxSec[k]!;
       const bucket = k * (TIME_BUCKETS + 2) + bucketOf(g, fromSec);
@@ -638,7 +655,10 @@ function search(g: ContactGraph, q: Checked, start: SearchStart, destination: nu
       }
       for (let i = lo, end = g.classEnd[k]!; i < end; i++) {
         if (startSec[i]! > arrivalSec) break;
-        if (endSec[i]! > arrivalSec) relax(i);
+        if (endSec[i]! <= arrivalSec) continue;
+        const next = toNode[i]!;
+        if (next !== destination && w.earliestArrivalSec[next]! <= arrivalSec && w.earliestHops[next]! <= hops) continue;
+        relax(i);
       }
     }
     // The contacts that start later: a continuation, read when its first start comes up.
