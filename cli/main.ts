@@ -2,11 +2,12 @@
 import { RealClock, OrbitfedError } from '../common/index.ts';
 import type { Command, CommandContext } from './command.ts';
 import { demoCommand } from './demo-command.ts';
+import { dtnCommand } from './dtn-command.ts';
 import { passesCommand } from './passes-command.ts';
 import { planCommand } from './plan-command.ts';
 import { routeCommand } from './route-command.ts';
 
-const COMMANDS: readonly Command[] = [passesCommand, planCommand, routeCommand, demoCommand];
+const COMMANDS: readonly Command[] = [passesCommand, planCommand, routeCommand, dtnCommand, demoCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

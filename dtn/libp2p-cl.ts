@@ -41,6 +41,7 @@ import type { Clock, DurationMs, TimerHandle, UnixMs } from '../common/index.ts'
 import { OrbitfedError } from '../common/index.ts';
 import type { BundleHandler, BundleVerdict, ConvergenceLayer, PeerAddress, ReceivedFrom, SendOptions } from './convergence-layer.ts';
 import type { Libp2pNode, PeerStream } from './libp2p-node.ts';
+import { disconnected, settle, type PendingSend } from './pending-send.ts';
 
 export const LIBP2P_BUNDLE_PROTOCOL = '/orbitfed/bundle/1.0.0';
 
@@ -190,19 +191,6 @@ export class Libp2pConvergenceLayer implements ConvergenceLayer {
     const session = new InboundSession(stream, this.#context, handler, (closed) => this.#inbound.delete(closed));
     if (!session.closed) this.#inbound.add(session);
   }
-}
-
-function disconnected(message: string, cause?: unknown): OrbitfedError {
-  return new OrbitfedError('ORBITFED_CL_DISCONNECTED', message, {}, cause === undefined ? undefined : { cause });
-}
-
-interface PendingSend {
-  readonly bundleBytes: number;
-  bundle: Uint8Array | undefined;
-  readonly resolve: () => void;
-  readonly reject: (reason: unknown) => void;
-  settled: boolean;
-  detach: () => void;
 }
 
 /** Our end of one session to a peer: queues sends, writes them within the peer's window, settles them on acknowledgement. */
@@ -383,14 +371,6 @@ class OutboundSession {
     };
     this.#silenceTimer = this.#context.clock.setTimer(timeoutMs as DurationMs, check);
   }
-}
-
-function settle(send: PendingSend, error?: unknown): void {
-  if (send.settled) return;
-  send.settled = true;
-  send.detach();
-  if (error === undefined) send.resolve();
-  else send.reject(error);
 }
 
 /** The peer's end of one session towards us: reassembles frames, hands whole bundles to the handler, answers each. */
