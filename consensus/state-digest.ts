@@ -1,0 +1,145 @@
+// A keyed table of the ledger state with an order-independent digest, so that the state hash after
+// a block costs O(entries changed in the block), not O(state): at 100,000 settled receipts,
+// serializing and hashing everything after every block would cost more than the block itself.
+//
+// digest = Σ SHA-256(CBOR [key, …value]) mod 2^256 over the table's entries (the additive "AdHash" of
+// Bellare and Micciancio, "A new paradigm for collision-free hashing", EUROCRYPT 1997). Adding and
+// removing an entry is one hash each, and equal contents give equal digests whatever the order of
+// writes, which a restored snapshot relies on. It fingerprints the state so that honest validators
+// notice a divergence; it is not a commitment a light client could prove membership against (that
+// would need a Merkle tree).
+//
+// Writes within a block are remembered (the value before the first write of each key) and folded
+// into the digest at `foldWrites()`, so a key written a thousand times in a block (the fee account)
+// is hashed twice, not two thousand times.
+import assert from 'node:assert/strict';
+import { hash } from 'node:crypto';
+import { encodeCbor, type CborValue } from '../dtn/index.ts';
+
+/** 256-bit sums kept as eight 32-bit words, most significant first (no bigint per entry). */
+const WORDS = 8;
+
+function addInto(sum: Uint32Array, hash: Uint8Array, sign: 1 | -1): void {
+  let carry = 0;
+  for (let i = WORDS - 1; i >= 0; i--) {
+    const word = ((hash[4 * i]! << 24) | (hash[4 * i + 1]! << 16) | (hash[4 * i + 2]! << 8) | hash[4 * i + 3]!) >>> 0;
+    const next = sum[i]! + sign * word + carry;
+    // Modulo 2^32 per word, the carry (or borrow) into the next word up; beyond the top word it is dropped (mod 2^256).
+    sum[i] = next >>> 0;
+    carry = Math.floor(next / 0x1_0000_0000);
+  }
+}
+
+export class DigestedTable<V> {
+  readonly name: string;
+  /** Entries at most; a write that would add one more is a bug (callers refuse the transaction first). */
+  readonly entriesMax: number;
+  readonly #encode: (value: V) => readonly CborValue[];
+  readonly #entries = new Map<string, V>();
+  /** Value of each key written since the last fold, as it was before (undefined: absent). */
+  readonly #before = new Map<string, V | undefined>();
+  readonly #digest = new Uint32Array(WORDS);
+
+  constructor(name: string, entriesMax: number, encode: (value: V) => readonly CborValue[]) {
+    assert.ok(Number.isSafeInteger(entriesMax) && entriesMax > 0);
+    this.name = name;
+    this.entriesMax = entriesMax;
+    this.#encode = encode;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get isFull(): boolean {
+    return this.#entries.size >= this.entriesMax;
+  }
+
+  get(key: string): V | undefined {
+    return this.#entries.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.#entries.has(key);
+  }
+
+  /** Entries in insertion order; callers that need a canonical order use `sortedEntries`. */
+  values(): IterableIterator<V> {
+    return this.#entries.values();
+  }
+
+  sortedEntries(): [string, V][] {
+    return [...this.#entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Stores a value; values are immutable, so a change is a new object. */
+  set(key: string, value: V): void {
+    if (!this.#entries.has(key) && this.#entries.size >= this.entriesMax) assert.fail(`table ${this.name} is full (${this.entriesMax} entries)`);
+    this.#remember(key);
+    this.#entries.set(key, value);
+  }
+
+  delete(key: string): void {
+    if (!this.#entries.has(key)) assert.fail(`table ${this.name} has no entry ${key}`);
+    this.#remember(key);
+    this.#entries.delete(key);
+  }
+
+  /**
+   * Adds an entry read from a snapshot, hashing the bytes it was read from (CBOR [key, …value],
+   * which a strict reader guarantees are the entry's canonical encoding): restoring then never
+   * re-encodes anything.
+   */
+  load(key: string, value: V, entryBytes: Uint8Array): void {
+    if (this.#entries.has(key) || this.#entries.size >= this.entriesMax) assert.fail(`table ${this.name}: cannot load ${key}`);
+    this.#entries.set(key, value);
+    addInto(this.#digest, this.#hash(entryBytes), 1);
+  }
+
+  #remember(key: string): void {
+    if (!this.#before.has(key)) this.#before.set(key, this.#entries.get(key));
+  }
+
+  /** Folds the writes since the last fold into the digest. */
+  foldWrites(): void {
+    for (const [key, before] of this.#before) {
+      if (before !== undefined) addInto(this.#digest, this.#hash(this.entryBytes(key, before)), -1);
+      const after = this.#entries.get(key);
+      if (after !== undefined) addInto(this.#digest, this.#hash(this.entryBytes(key, after)), 1);
+    }
+    this.#before.clear();
+  }
+
+  get hasUnfoldedWrites(): boolean {
+    return this.#before.size > 0;
+  }
+
+  /** The digest as of the last fold, 32 bytes big-endian. */
+  get digest(): Uint8Array {
+    return digestToBytes(this.#digest);
+  }
+
+  /** The digest computed from scratch over the current entries (tests and audits). */
+  recomputeDigest(): Uint8Array {
+    const sum = new Uint32Array(WORDS);
+    for (const [key, value] of this.#entries) addInto(sum, this.#hash(this.entryBytes(key, value)), 1);
+    return digestToBytes(sum);
+  }
+
+  /** CBOR [key, …value]: what the digest hashes and what a snapshot stores. */
+  entryBytes(key: string, value: V): Uint8Array {
+    return encodeCbor([key, ...this.#encode(value)]);
+  }
+
+  #hash(entryBytes: Uint8Array): Uint8Array {
+    // Each table has its own digest, so the table's name need not be hashed with its entries.
+    return hash('sha256', entryBytes, 'buffer');
+  }
+}
+
+function digestToBytes(sum: Uint32Array): Uint8Array {
+  const bytes = new Uint8Array(4 * WORDS);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < WORDS; i++) view.setUint32(4 * i, sum[i]!);
+  return bytes;
+}
