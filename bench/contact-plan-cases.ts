@@ -267,7 +267,7 @@ export async function runContactPlanCases(input: ContactPlanCasesInput): Promise
       `the JIT warming up the search; the p99 row also gives a second pass over the same queries. Then the same queries with k=${K_ROUTES} ` +
       `(Yen's algorithm). HDTN's answer: its libcgr tests check the next hop of ${REFERENCE.from}→${REFERENCE.to} at t=${REFERENCE.atSec} ` +
       `(${REFERENCE.nextHops[0]} with dijkstra, ${REFERENCE.nextHops[1]} with cmr_dijkstra); both are 2-hop routes arriving at t=${REFERENCE.arrivalSec}, ` +
-      `and at equal arrival, hops and termination orbitfed takes the smaller entry node (SABR §3.2.8.1.4 a).`,
+      `and at equal arrival, hops and last-contact end orbitfed takes the smaller entry node (SABR §3.2.8.1.4 a).`,
   );
 
   // Case 3: queries per second on plans of leo1000 × 50 stations.

@@ -1,4 +1,4 @@
-// The benchmark report: the two results tables (printed and written to BENCHMARKS.md) and the page around them.
+// The benchmark report: the results tables (printed and written to BENCHMARKS.md) and the page around them.
 import type { MachineDescription } from './machine.ts';
 
 export interface BenchRow {
@@ -24,6 +24,25 @@ export interface ContactPlanRow {
   readonly result: string;
 }
 
+/** One row of the DTN throughput table: one pipeline on one payload size. */
+export interface DtnRow {
+  readonly caseLabel: string;
+  readonly pipeline: string;
+  readonly bundlesPerSec: string;
+  readonly megabytesPerSec: string;
+  /** Counts, latencies, CPU and where the receiver spent its time. */
+  readonly details: string;
+}
+
+/** One row of the DTN memory table: a process holding an open store after putting this many bundles. */
+export interface DtnMemoryRow {
+  readonly storedBundles: string;
+  readonly rssGrowth: string;
+  readonly heapGrowth: string;
+  readonly externalGrowth: string;
+  readonly disk: string;
+}
+
 type Columns<Row> = readonly (readonly [keyof Row, string])[];
 
 const COLUMNS: Columns<BenchRow> = [
@@ -46,6 +65,22 @@ const CONTACT_PLAN_COLUMNS: Columns<ContactPlanRow> = [
   ['result', 'Result'],
 ];
 
+const DTN_COLUMNS: Columns<DtnRow> = [
+  ['caseLabel', 'Case'],
+  ['pipeline', 'Pipeline'],
+  ['bundlesPerSec', 'Bundles/s'],
+  ['megabytesPerSec', 'MB/s'],
+  ['details', 'Details'],
+];
+
+const DTN_MEMORY_COLUMNS: Columns<DtnMemoryRow> = [
+  ['storedBundles', 'Stored bundles (1 KB payloads)'],
+  ['rssGrowth', 'RSS growth'],
+  ['heapGrowth', 'JS heap growth'],
+  ['externalGrowth', 'External growth'],
+  ['disk', 'Disk (file + WAL)'],
+];
+
 export interface BenchReport {
   readonly machine: MachineDescription;
   /** Load average when the last case finished. */
@@ -59,6 +94,14 @@ export interface BenchReport {
   readonly contactPlanRows: readonly ContactPlanRow[];
   /** As `notes`, for the contact plan rows. */
   readonly contactPlanNotes: readonly string[];
+  readonly dtn: DtnReport;
+}
+
+/** The DTN section: throughput rows, memory rows and how they were measured. */
+export interface DtnReport {
+  readonly rows: readonly DtnRow[];
+  readonly memoryRows: readonly DtnMemoryRow[];
+  readonly notes: readonly string[];
 }
 
 export const formatCount = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -88,6 +131,12 @@ export const renderTable = (rows: readonly BenchRow[]): string => renderColumns(
 /** The "Contact plans and routing" table. */
 export const renderContactPlanTable = (rows: readonly ContactPlanRow[]): string => renderColumns(CONTACT_PLAN_COLUMNS, rows);
 
+/** The DTN throughput table. */
+export const renderDtnTable = (rows: readonly DtnRow[]): string => renderColumns(DTN_COLUMNS, rows);
+
+/** The DTN memory table. */
+export const renderDtnMemoryTable = (rows: readonly DtnMemoryRow[]): string => renderColumns(DTN_MEMORY_COLUMNS, rows);
+
 const INTRO = `\
 orbitfed's pass finder (\`searchPasses\`, contact-plans/pass-search.ts) measured beside two anchors
 in one run of \`npm run bench\`, which regenerates this file. Every case searches the window
@@ -103,7 +152,8 @@ bisect each mask crossing to 1 ms; it can miss a pass that rises and sets betwee
 Skyfield's *find_events* (bench/anchors/skyfield_find_events.py). Rows marked **extrapolated** were
 measured on the stated subset and scaled linearly by the number of satellites: they are estimates,
 not measurements. The section *Contact plans and routing* below, measured in the same run, covers
-inter-satellite windows, contact plans and route queries.`;
+inter-satellite windows, contact plans and route queries; the section *DTN* covers bundles through
+the bundle store and the libp2p convergence layer.`;
 
 const CONTACT_PLAN_INTRO = `\
 orbitfed's inter-satellite window search (\`searchIslWindows\`, contact-plans/isl.ts), contact plan
@@ -118,6 +168,35 @@ ours. The issue's query-rate target is for a 24 h plan of 1,000 satellites and 5
 inter-satellite links (ISLs); that plan is not built here (see its row), so the rate is measured on
 plans of the first 100 and 300 of those satellites with ISLs and on all 1,000 without ISLs, each
 against the same target.`;
+
+const DTN_INTRO = `\
+Bundles through orbitfed's bundle store (\`BundleStore\`, dtn/bundle-store.ts) and libp2p convergence
+layer (\`Libp2pConvergenceLayer\`, dtn/libp2p-cl.ts) on loopback, as issue 4 asks: bundles/s and
+MB/s for 1 KB, 100 KB and 10 MB payloads with fsync on, and memory per 10,000 stored bundles,
+measured in the same run. The first row of each size is the agent's path: the sender encodes each
+bundle and sends it through the CL; the receiver decodes it, stores it durably and only then
+acknowledges it. No anchor is named for these cases, so the rows after it take that path apart:
+the same path with group commit (bundles that arrive together share one commit), the CL alone, the
+store alone (one commit per bundle, and batches) and the codec alone. The issue names no target.`;
+
+/** The DTN section of the page: intro, both tables and the notes, as markdown lines. */
+export function renderDtnSection(dtn: DtnReport): string[] {
+  return [
+    '## DTN: bundles through the store and the libp2p CL',
+    '',
+    DTN_INTRO,
+    '',
+    renderDtnTable(dtn.rows),
+    '',
+    'Memory of a process holding an open store, after putting bundles of 1 KB payloads into it:',
+    '',
+    renderDtnMemoryTable(dtn.memoryRows),
+    '',
+    '### How these rows were measured',
+    '',
+    ...dtn.notes.map((n) => `- ${n}`),
+  ];
+}
 
 export function renderReport(report: BenchReport): string {
   const m = report.machine;
@@ -143,6 +222,8 @@ export function renderReport(report: BenchReport): string {
     '### How these rows were measured',
     '',
     ...report.contactPlanNotes.map((n) => `- ${n}`),
+    '',
+    ...renderDtnSection(report.dtn),
     '',
     '## Machine and run',
     '',

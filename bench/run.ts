@@ -1,15 +1,22 @@
 // `npm run bench`: the pass finder on the issue's three cases beside its anchors, then the contact
-// plan and routing cases (contact-plan-cases.ts), in one run; prints both tables and regenerates
-// BENCHMARKS.md. Takes about three minutes on a 2-core machine.
+// plan and routing cases (contact-plan-cases.ts), then the DTN cases (dtn-cases.ts), in one run;
+// prints the tables and regenerates BENCHMARKS.md. Takes about six minutes on a 2-core machine.
+// `npm run bench -- --only dtn` (or BENCH_ONLY=dtn) runs the DTN cases alone and prints them
+// without touching BENCHMARKS.md, whose sections all come from one full run.
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { type ElementSet, loadElementFile, loadStationsFile, type PassSearchOptions, type PassSearchSummary, type PassTable, searchPasses, type Station } from '../contact-plans/index.ts';
 import { stepBisectPasses } from './anchors/step-bisect-satjs.ts';
 import { runContactPlanCases } from './contact-plan-cases.ts';
-import { describeMachine } from './machine.ts';
-import { formatCount, formatDuration, renderContactPlanTable, renderReport, renderTable, type BenchRow } from './report.ts';
+import { runDtnCases } from './dtn-cases.ts';
+import { describeMachine, type MachineDescription } from './machine.ts';
+import {
+  formatCount, formatDuration, renderContactPlanTable, renderDtnMemoryTable, renderDtnSection, renderDtnTable, renderReport, renderTable,
+  type BenchRow,
+} from './report.ts';
 import { findSkyfieldPython, runSkyfield, SKYFIELD_INSTALL_HINT, type SkyfieldRun } from './skyfield.ts';
 import { startStopwatch, timeMedian } from './timing.ts';
 
@@ -90,11 +97,44 @@ const SATJS = '10 s step + bisection (satellite.js)';
 const SKYFIELD = 'Skyfield find_events';
 const OURS = 'orbitfed searchPasses';
 
+/** The sections `--only` (or BENCH_ONLY) may name; without it every section runs. */
+const ONLY_SECTIONS = ['dtn'] as const;
+type OnlySection = (typeof ONLY_SECTIONS)[number];
+
+function onlySection(): OnlySection | undefined {
+  const { values } = parseArgs({ options: { only: { type: 'string' } } });
+  const only = values.only ?? process.env.BENCH_ONLY;
+  if (only === undefined || only === '') return undefined;
+  if (!(ONLY_SECTIONS as readonly string[]).includes(only)) {
+    throw new Error(`--only ${only}: the sections that run alone are ${ONLY_SECTIONS.join(', ')}; without --only every section runs`);
+  }
+  return only as OnlySection;
+}
+
+const machineLines = (machine: MachineDescription, loadAverageAfter1Min: number): string[] => [
+  `- CPU: ${machine.cpuModel}, ${machine.logicalCores} logical cores; memory ${machine.memoryGiB.toFixed(1)} GiB; Node ${machine.nodeVersion}; ${machine.os}`,
+  `- Load average (1 min) before / after: ${machine.loadAverage1Min.toFixed(2)} / ${loadAverageAfter1Min.toFixed(2)}`,
+];
+
+/** `--only dtn`: the DTN section alone, printed as markdown; BENCHMARKS.md is left as it is. */
+async function runOnlyDtn(machine: MachineDescription, dateUtcIso: string): Promise<void> {
+  const dtn = await runDtnCases({ progress });
+  const loadAverageAfter1Min = os.loadavg()[0] ?? 0;
+  console.log(renderDtnSection(dtn).join('\n'));
+  console.log(['', `Run alone (--only dtn) on ${dateUtcIso}; not written to BENCHMARKS.md.`, ...machineLines(machine, loadAverageAfter1Min)].join('\n'));
+  console.log(`\n${formatDuration(benchElapsedMs())} in all`);
+}
+
 async function main(): Promise<void> {
+  const only = onlySection();
   const machine = await describeMachine();
   // The date of the run for the report; wall time is what a benchmark is about.
   const dateUtcIso = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const command = process.env.npm_lifecycle_event === 'bench' ? 'npm run bench (node bench/run.ts)' : `node bench/run.ts`;
+  if (only === 'dtn') {
+    await runOnlyDtn(machine, dateUtcIso);
+    return;
+  }
 
   const leo1000 = await loadElements(LEO1000_TLE);
   const starlink = await loadElements(STARLINK_TLE);
@@ -250,15 +290,20 @@ async function main(): Promise<void> {
   // Contact plans and routing, after the pass finder so that its wall times are as before.
   const contactPlans = await runContactPlanCases({ elements: leo1000, stations: stations50, window: SEARCH.window, minElevationDeg: MASK_DEG, progress });
 
+  // DTN last: it uses the disk and a second process, and the cases above keep their wall times.
+  const dtn = await runDtnCases({ progress });
+
   const loadAverageAfter1Min = os.loadavg()[0] ?? 0;
   const totalSec = benchElapsedMs() / 1000;
   const markdown = renderReport({
     machine, loadAverageAfter1Min, command, dateUtcIso, totalSec, rows, notes,
-    contactPlanRows: contactPlans.rows, contactPlanNotes: contactPlans.notes,
+    contactPlanRows: contactPlans.rows, contactPlanNotes: contactPlans.notes, dtn,
   });
   await writeFile(BENCHMARKS_MD, markdown, 'utf8');
   console.log(renderTable(rows));
   console.log(`\n${renderContactPlanTable(contactPlans.rows)}`);
+  console.log(`\n${renderDtnTable(dtn.rows)}`);
+  console.log(`\n${renderDtnMemoryTable(dtn.memoryRows)}`);
   console.log(`\n${formatDuration(totalSec * 1000)} in all; written to ${BENCHMARKS_MD}`);
 }
 
