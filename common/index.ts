@@ -9,3 +9,4 @@ export { isoFromMicros, isoFromUnixMicros, unixMicros, unixSecondsText } from '.
 export type { BoundedFileRead } from './bounded-file.ts';
 export { readBoundedFile, readBoundedTextFile } from './bounded-file.ts';
 export { seededRng } from './seeded-rng.ts';
+export { replaceFileDurably, syncDirectoryOf } from './durable-file.ts';

@@ -5,10 +5,9 @@
 // CRC-32; a file that does not parse or whose CRC does not match is refused with
 // ORBITFED_SIGN_STATE_CORRUPT rather than read as "never signed": guessing low is how a validator
 // double-signs. A missing file is "never signed" only when the caller says this is a first start.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { OrbitfedError } from '../common/index.ts';
+import { OrbitfedError, replaceFileDurably } from '../common/index.ts';
 import { isHex } from './binary-layout.ts';
 import { isBlockId, ROUND_MAX } from './tendermint-messages.ts';
 import { SIGN_STATE_EMPTY, type SignState, type SignStateStore, type SignStep } from './sign-guard.ts';
@@ -109,22 +108,8 @@ export function readSignStateFile(path: string, options: FileSignStateStoreOptio
 export function writeSignStateFile(path: string, state: SignState): void {
   const body = `${FORMAT} ${JSON.stringify(toStored(state))}`;
   const line = `${body} ${crcHex(body)}\n`;
-  const temporary = `${path}.tmp`;
   try {
-    const fd = openSync(temporary, 'w', 0o600);
-    try {
-      writeSync(fd, line);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, path);
-    const directory = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(directory);
-    } finally {
-      closeSync(directory);
-    }
+    replaceFileDurably(path, line, 0o600);
   } catch (error) {
     throw new OrbitfedError('ORBITFED_SIGN_STATE_IO', `cannot write: ${(error as Error).message}`, { file: path }, { cause: error });
   }

@@ -30,10 +30,8 @@
 // and `user_version` (offset 60) the schema version, both written in the same transaction as the
 // tables, so a crash while creating a store leaves either an empty file (created again on the next
 // open) or a complete one (https://sqlite.org/fileformat2.html, "The Database Header").
-import { closeSync, fsyncSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { OrbitfedError } from '../common/index.ts';
+import { OrbitfedError, syncDirectoryOf } from '../common/index.ts';
 
 /** Schema version of the store, kept in `PRAGMA user_version`; bump with a migration in `openStoreDatabase`. */
 export const BUNDLE_STORE_SCHEMA_VERSION = 1;
@@ -109,16 +107,6 @@ export function storeError(error: unknown, path: string, doing: string): Orbitfe
   return new OrbitfedError('ORBITFED_STORE_IO', `bundle store failed (${doing}): ${detail}`, { file: path }, { cause: error });
 }
 
-/** Makes a newly created file's directory entry durable: fsync on the directory (POSIX). */
-function syncDirectory(path: string): void {
-  const fd = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function pragmaValue(db: DatabaseSync, pragma: string): unknown {
   const row = db.prepare(`PRAGMA ${pragma}`).get() as Record<string, unknown> | undefined;
   return row === undefined ? undefined : Object.values(row)[0];
@@ -170,7 +158,7 @@ export function openStoreDatabase(path: string, existedBefore: boolean): Databas
       db.exec(`PRAGMA application_id = ${ORBITFED_BUNDLE_STORE_ID}; PRAGMA user_version = ${BUNDLE_STORE_SCHEMA_VERSION}`);
     }
     db.exec('COMMIT');
-    if (!existedBefore) syncDirectory(path);
+    if (!existedBefore) syncDirectoryOf(path);
     return db;
   } catch (error) {
     if (db.isOpen) {

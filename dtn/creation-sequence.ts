@@ -13,10 +13,9 @@
 // block of unused numbers. A file that does not parse or whose CRC-32 does not match is refused with
 // ORBITFED_SEQUENCE_CORRUPT rather than restarted from 0: guessing low would repeat identities.
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { OrbitfedError } from '../common/index.ts';
+import { OrbitfedError, replaceFileDurably } from '../common/index.ts';
 
 /** Numbers reserved per write by default. */
 export const CREATION_SEQUENCE_BLOCK_DEFAULT = 4096;
@@ -54,22 +53,8 @@ function readReservedEnd(path: string): number {
 
 /** Writes `line` to `path` so that a crash leaves either the old file or the new one. */
 function replaceDurably(path: string, line: string): void {
-  const temporary = `${path}.tmp`;
   try {
-    const fd = openSync(temporary, 'w');
-    try {
-      writeSync(fd, line);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, path);
-    const directory = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(directory);
-    } finally {
-      closeSync(directory);
-    }
+    replaceFileDurably(path, line);
   } catch (error) {
     throw new OrbitfedError('ORBITFED_SEQUENCE_IO', `cannot write: ${(error as Error).message}`, { file: path }, { cause: error });
   }
