@@ -10,3 +10,7 @@ export type { BoundedFileRead } from './bounded-file.ts';
 export { readBoundedFile, readBoundedTextFile } from './bounded-file.ts';
 export { seededRng } from './seeded-rng.ts';
 export { replaceFileDurably, syncDirectoryOf } from './durable-file.ts';
+export type { Logger, LoggerOptions, LogLevel } from './logger.ts';
+export { createLogger, LOG_LEVELS, silentLogger } from './logger.ts';
+export type { CounterMetric, GaugeMetric, HistogramMetric } from './metrics.ts';
+export { MetricsRegistry } from './metrics.ts';
