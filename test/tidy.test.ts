@@ -14,10 +14,12 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
   dtn: ['common', 'contact-plans'],
   consensus: ['common', 'dtn'],
   scheduler: ['common', 'contact-plans', 'dtn', 'consensus'],
-  orbital: ['common', 'contact-plans', 'dtn', 'consensus', 'scheduler'],
-  ground: ['common', 'contact-plans', 'dtn', 'consensus', 'scheduler'],
-  hil: ['common', 'contact-plans', 'dtn', 'consensus', 'scheduler', 'orbital', 'ground'],
-  cli: ['common', 'contact-plans', 'dtn', 'consensus', 'scheduler', 'orbital', 'ground', 'hil'],
+  // Workload runtimes (process, Docker) are shared by both agents, which may not import each other.
+  runtime: ['common'],
+  orbital: ['common', 'contact-plans', 'dtn', 'consensus', 'scheduler', 'runtime'],
+  ground: ['common', 'contact-plans', 'dtn', 'consensus', 'scheduler', 'runtime'],
+  hil: ['common', 'contact-plans', 'dtn', 'consensus', 'scheduler', 'runtime', 'orbital', 'ground'],
+  cli: ['common', 'contact-plans', 'dtn', 'consensus', 'scheduler', 'runtime', 'orbital', 'ground', 'hil'],
   bin: ['cli'],
 };
 /** Folders outside the product: they may import anything, internals included. */
