@@ -14,3 +14,5 @@ export type { Logger, LoggerOptions, LogLevel } from './logger.ts';
 export { createLogger, LOG_LEVELS, silentLogger } from './logger.ts';
 export type { CounterMetric, GaugeMetric, HistogramMetric } from './metrics.ts';
 export { MetricsRegistry } from './metrics.ts';
+export type { DatabaseKind } from './durable-database.ts';
+export { databaseError, openDurableDatabase, sqlitePrimaryCode } from './durable-database.ts';
