@@ -30,7 +30,7 @@ export type { BundleHandler, BundleVerdict, ConvergenceLayer, PeerAddress, Recei
 export { Libp2pConvergenceLayer, LIBP2P_BUNDLE_PROTOCOL } from './libp2p-cl.ts';
 export type { Libp2pConvergenceLayerOptions, Libp2pClLog } from './libp2p-cl.ts';
 export { createLibp2pNode, libp2pPeerIdOf, ED25519_SEED_BYTES, ED25519_PUBLIC_KEY_BYTES } from './libp2p-node.ts';
-export type { Libp2pNode, Libp2pNodeOptions } from './libp2p-node.ts';
+export type { Libp2pNode, Libp2pNodeOptions, PeerStream, PeerStreamListener, StreamOrigin } from './libp2p-node.ts';
 export type { ClLog, HostPort, ListenAddress } from './tcp-connection.ts';
 export { parseHostPort, formatHostPort } from './tcp-connection.ts';
 export { encodeSdnv, readSdnv, sdnvByteLength, SDNV_BYTES_MAX } from './sdnv.ts';
