@@ -16,3 +16,7 @@ export type { CounterMetric, GaugeMetric, HistogramMetric } from './metrics.ts';
 export { MetricsRegistry } from './metrics.ts';
 export type { DatabaseKind } from './durable-database.ts';
 export { databaseError, openDurableDatabase, sqlitePrimaryCode } from './durable-database.ts';
+export type { TreePath, YamlTree, YamlTreeError } from './yaml-tree.ts';
+export { parseYamlTree } from './yaml-tree.ts';
+export type { ConfigTextOptions } from './config-file.ts';
+export { CONFIG_FILE_BYTES_MAX, loadConfigFile, parseConfigText } from './config-file.ts';

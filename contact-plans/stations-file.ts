@@ -25,8 +25,7 @@ import { extname } from 'node:path';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
-import { OrbitfedError, formatLocated, readBoundedTextFile, type ErrorLocation } from '../common/index.ts';
+import { OrbitfedError, formatLocated, parseYamlTree, readBoundedTextFile, type ErrorLocation } from '../common/index.ts';
 import { splitCsvRows } from './csv-rows.ts';
 import { HORIZON_MASK_POINTS_MAX } from './horizon-mask.ts';
 import { ISO_3166_ALPHA2_NAMES } from './iso3166-alpha2.ts';
@@ -179,9 +178,7 @@ function formatOf(file: string, body: string): StationsFormat {
 // YAML and JSON
 
 function readTreeStations(text: string, file: string, format: 'yaml' | 'json', problems: Problem[]): Station[] {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false });
-  const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
+  const document = parseYamlTree(text);
   let value: unknown;
   if (format === 'json') {
     try {
@@ -193,13 +190,13 @@ function readTreeStations(text: string, file: string, format: 'yaml' | 'json', p
       const v8Line = /\(line (\d+) column \d+\)/.exec(reason)?.[1];
       const yamlError = document.errors[0];
       const line =
-        v8Line !== undefined ? Number(v8Line) : yamlError === undefined ? undefined : lineAt(yamlError.pos[0]);
+        v8Line !== undefined ? Number(v8Line) : yamlError === undefined ? undefined : yamlError.line;
       problems.push({ location: { file, line }, message: `not valid JSON: ${reason}` });
       return [];
     }
     for (const error of document.errors) {
       if (error.code === 'DUPLICATE_KEY') {
-        problems.push({ location: { file, line: lineAt(error.pos[0]) }, message: 'duplicate key in one object' });
+        problems.push({ location: { file, line: error.line }, message: 'duplicate key in one object' });
       }
     }
   } else {
@@ -209,12 +206,11 @@ function readTreeStations(text: string, file: string, format: 'yaml' | 'json', p
           error.code === 'MULTIPLE_DOCS'
             ? 'more than one YAML document ("---"); put all stations in one'
             : `YAML: ${error.message}`;
-        problems.push({ location: { file, line: lineAt(error.pos[0]) }, message });
+        problems.push({ location: { file, line: error.line }, message });
       }
       return [];
     }
     try {
-      // yaml's default alias limit (100) keeps a "billion laughs" document from expanding.
       value = document.toJS();
     } catch (error) {
       problems.push({ location: { file }, message: `YAML: ${firstLine(error instanceof Error ? error.message : String(error))}` });
@@ -223,7 +219,7 @@ function readTreeStations(text: string, file: string, format: 'yaml' | 'json', p
   }
   const locate = (path: readonly PathSegment[]): ErrorLocation => ({
     file,
-    line: lineOfPath(document, path, lineAt),
+    line: document.lineOfPath(path),
     field: path.length === 0 ? undefined : displayPath(path),
   });
 
@@ -277,38 +273,6 @@ function readTreeStations(text: string, file: string, format: 'yaml' | 'json', p
     if (found.length === 0) stations.push(toStation(item as StationRecord));
   });
   return stations;
-}
-
-/** 1-based line of the node at `path` (for a mapping key: the key's line), or of its deepest existing ancestor. */
-function lineOfPath(
-  document: Document,
-  path: readonly PathSegment[],
-  lineAt: (offset: number) => number,
-): number | undefined {
-  let node: unknown = document.contents;
-  let offset = rangeStart(node);
-  for (const segment of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment));
-      if (pair === undefined) break;
-      offset = rangeStart(pair.key) ?? offset;
-      node = pair.value;
-    } else if (isSeq(node) && typeof segment === 'number') {
-      const item: unknown = node.items[segment];
-      if (item === undefined) break;
-      offset = rangeStart(item) ?? offset;
-      node = item;
-    } else {
-      break;
-    }
-  }
-  return offset === undefined ? undefined : lineAt(offset);
-}
-
-function rangeStart(node: unknown): number | undefined {
-  if (typeof node !== 'object' || node === null || !('range' in node)) return undefined;
-  const range = (node as { range?: readonly number[] | null }).range;
-  return range === undefined || range === null ? undefined : range[0];
 }
 
 /** `stations[2].horizonMask[0].azimuthDeg`; keys that are not identifiers are quoted. */
