@@ -25,6 +25,7 @@ import {
 import { parseCommandArgs } from './command-args.ts';
 import type { Command, CommandContext } from './command.ts';
 import { parseChoice, parseNumberInRange } from './flag-values.ts';
+import { stopSignal } from './stop-signal.ts';
 import { usageError } from './usage-error.ts';
 
 const CLAS = ['tcpclv4', 'tcpclv3', 'mtcp'] as const;
@@ -149,24 +150,6 @@ function bundleRecord(bytes: Uint8Array, from: string | undefined): Record<strin
     payloadEncoding: text === undefined ? 'hex' : 'utf8',
     ...(shown.byteLength < payload.data.byteLength ? { payloadTruncated: true } : {}),
     ...(from === undefined ? {} : { from }),
-  };
-}
-
-/** Aborts on the context's signal, on SIGINT/SIGTERM, or by `abort()`; `dispose` removes the listeners. */
-function stopSignal(context: CommandContext): { readonly signal: AbortSignal; abort: () => void; dispose: () => void } {
-  const controller = new AbortController();
-  const abort = (): void => controller.abort();
-  context.signal?.addEventListener('abort', abort, { once: true });
-  process.once('SIGINT', abort);
-  process.once('SIGTERM', abort);
-  return {
-    signal: controller.signal,
-    abort,
-    dispose: () => {
-      context.signal?.removeEventListener('abort', abort);
-      process.removeListener('SIGINT', abort);
-      process.removeListener('SIGTERM', abort);
-    },
   };
 }
 

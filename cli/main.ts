@@ -3,11 +3,13 @@ import { RealClock, OrbitfedError } from '../common/index.ts';
 import type { Command, CommandContext } from './command.ts';
 import { demoCommand } from './demo-command.ts';
 import { dtnCommand } from './dtn-command.ts';
+import { linkEmulatorCommand } from './link-emulator-command.ts';
 import { passesCommand } from './passes-command.ts';
 import { planCommand } from './plan-command.ts';
 import { routeCommand } from './route-command.ts';
+import { validatorCommand } from './validator-command.ts';
 
-const COMMANDS: readonly Command[] = [passesCommand, planCommand, routeCommand, dtnCommand, demoCommand];
+const COMMANDS: readonly Command[] = [passesCommand, planCommand, routeCommand, dtnCommand, validatorCommand, linkEmulatorCommand, demoCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -22,6 +22,7 @@ export const SIGNING_DOMAINS = {
   nodeRegistration: 'orbitfed/node-registration/v1',
   keyRotation: 'orbitfed/key-rotation/v1',
   keyRevocation: 'orbitfed/key-revocation/v1',
+  nodeAttestation: 'orbitfed/node-attestation/v1',
 } as const;
 
 /**

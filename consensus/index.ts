@@ -75,3 +75,30 @@ export {
   BASIS_POINTS_MAX, DOUBLE_SIGN_SLASH_BASIS_POINTS_DEFAULT, FEE_BASIS_POINTS_DEFAULT, protocolFeeMinor, reputationAfterDoubleSign,
   reputationAfterSettlement, reputationAfterSlaViolation, REPUTATION_PPM_INITIAL, REPUTATION_PPM_MAX, SLA_SLASH_BASIS_POINTS_DEFAULT, slashMinor,
 } from './settlement-math.ts';
+
+// The validator process: wire codec, chain store, mempool, the ledger as the ABCI application,
+// genesis, the shell around the core, libp2p transport, client RPC, configuration and wiring.
+export type { ConsensusCodecLimits, ValidatorMessage } from './consensus-codec.ts';
+export { CONSENSUS_CODEC_LIMITS_DEFAULT, decodeValidatorMessage, encodeValidatorMessage } from './consensus-codec.ts';
+export type { ChainStoreOptions, StoredBlock, StoredSnapshot } from './chain-store.ts';
+export { ChainStore } from './chain-store.ts';
+export type { MempoolAdmission, MempoolLimits } from './mempool.ts';
+export { Mempool, MEMPOOL_LIMITS_DEFAULT } from './mempool.ts';
+export type { LedgerApplicationOptions } from './ledger-application.ts';
+export { LedgerApplication, TX_CODE, txHashOf } from './ledger-application.ts';
+export type { ChainGenesis, Genesis } from './genesis.ts';
+export { checkGenesis, genesisLedger, GenesisSchema, genesisTransactionHex } from './genesis.ts';
+export type { CommittedBlockInfo, TxStatus, ValidatorNodeConfig, ValidatorNodeDeps, ValidatorTransport } from './validator-node.ts';
+export { ValidatorNode } from './validator-node.ts';
+export type { Libp2pValidatorTransportOptions, ValidatorPeer } from './validator-transport.ts';
+export { CONSENSUS_PROTOCOL, Libp2pValidatorTransport } from './validator-transport.ts';
+export type { ValidatorRpcOptions } from './validator-rpc.ts';
+export { decodeTxList, ValidatorRpc } from './validator-rpc.ts';
+export type { LoadedValidatorConfig, ValidatorConfig } from './validator-config.ts';
+export { loadValidatorConfig, readKeyFile, ValidatorConfigSchema } from './validator-config.ts';
+export type { ValidatorServiceOptions } from './validator-service.ts';
+export { ValidatorService } from './validator-service.ts';
+export type { Testnet, TestnetOptions } from './testnet.ts';
+export { writeTestnet } from './testnet.ts';
+export type { SubmittedTx, ValidatorStatus } from './validator-client.ts';
+export { ValidatorClient } from './validator-client.ts';

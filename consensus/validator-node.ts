@@ -148,6 +148,14 @@ export class ValidatorNode {
     return { height: this.height, round: this.#core?.round ?? 0, step: this.#core?.step ?? 'stopped', lastCommitted: this.#lastCommitted, mempoolTxs: this.#mempool.size };
   }
 
+  /** A stored block's summary, or undefined when not stored (or pruned). */
+  blockSummary(height: number): CommittedBlockInfo | undefined {
+    if (!Number.isSafeInteger(height) || height < 1) return undefined;
+    const stored = this.#deps.chainStore.block(height);
+    if (stored === undefined) return undefined;
+    return { height, blockId: stored.blockId, timeMs: stored.block.header.timeMs, txs: stored.block.txs.length, appHash: stored.appHash, round: stored.commit.round };
+  }
+
   onCommitted(listener: (info: CommittedBlockInfo) => void): () => void {
     this.#committedListeners.add(listener);
     return () => this.#committedListeners.delete(listener);
