@@ -67,7 +67,7 @@ export class ValidatorCluster {
         await this.clients[i]!.status();
         return;
       } catch (error) {
-        if (Date.now() > end) throw new Error(`validator ${i} did not answer within ${timeoutMs} ms: ${(error as Error).message}`);
+        if (Date.now() > end) throw new Error(`validator ${i} did not answer within ${timeoutMs} ms: ${(error as Error).message}`, { cause: error });
         await new Promise((r) => setTimeout(r, 50));
       }
     }
