@@ -11,14 +11,16 @@
 //   with the SHA-256 of the evidence's sign bytes and signatures as its hash.
 import { createHash } from 'node:crypto';
 import { OrbitfedError } from '../common/index.ts';
+import { txHashOf } from './ledger-application-hash.ts';
 import type {
   Application, CommitResponse, ExecTxResult, FinalizeBlockRequest, FinalizeBlockResponse, InfoResponse, PrepareProposalRequest,
   PrepareProposalResponse, ProcessProposalRequest, ProcessProposalResponse,
 } from './abci.ts';
 import { hexOf } from './binary-layout.ts';
 import { evidenceBytes } from './evidence.ts';
-import { Ledger, type BlockResult } from './ledger.ts';
-import { decodeTransaction, type LedgerTransaction, type TransactionResult } from './ledger-transactions.ts';
+import type { Ledger } from './ledger.ts';
+import { DecodedTransactions } from './decoded-transactions.ts';
+import type { LedgerTransaction, TransactionResult } from './ledger-transactions.ts';
 
 /** ABCI result codes of our transactions: 0 applied, 1 no-op (already applied), 2 malformed, 3 rejected by the ledger. */
 export const TX_CODE = { applied: 0, noOp: 1, malformed: 2, rejected: 3 } as const;
@@ -27,23 +29,22 @@ export interface LedgerApplicationOptions {
   readonly chainId: string;
   /** Ledger node id of each validator address (for slashing on committed evidence); absent: not slashable here. */
   readonly nodeOfValidator?: ReadonlyMap<string, string>;
-  /** Called after each finalized block with the ledger's own result (for the tx index and metrics). */
-  readonly onBlock?: (result: BlockResult, txHashes: readonly string[]) => void;
+  /** Decoded transactions shared with the mempool (each decoded once per validator). */
+  readonly decoded?: DecodedTransactions;
 }
 
-/** SHA-256 of a transaction's bytes, lowercase hex: its name in the mempool, the RPC and the tx index. */
-export function txHashOf(tx: Uint8Array): string {
-  return createHash('sha256').update(tx).digest('hex');
-}
+export { txHashOf } from './ledger-application-hash.ts';
 
 export class LedgerApplication implements Application {
-  #ledger: Ledger;
+  readonly #ledger: Ledger;
   readonly #options: LedgerApplicationOptions;
+  readonly #decoded: DecodedTransactions;
   #finalized: { readonly height: number } | null = null;
 
   constructor(ledger: Ledger, options: LedgerApplicationOptions) {
     this.#ledger = ledger;
     this.#options = options;
+    this.#decoded = options.decoded ?? new DecodedTransactions();
   }
 
   get ledger(): Ledger {
@@ -59,7 +60,7 @@ export class LedgerApplication implements Application {
     let bytes = 0;
     for (const tx of request.txs) {
       if (bytes + tx.length > request.maxTxBytes) break;
-      if (decodeOrNull(tx) === null) continue;
+      if (this.#decoded.decode(tx) === null) continue;
       bytes += tx.length;
       txs.push(tx);
     }
@@ -68,7 +69,7 @@ export class LedgerApplication implements Application {
 
   processProposal(request: ProcessProposalRequest): ProcessProposalResponse {
     for (let i = 0; i < request.block.txs.length; i++) {
-      if (decodeOrNull(request.block.txs[i]!) === null) return { status: 'reject', reason: `transaction ${i} is not a ledger transaction` };
+      if (this.#decoded.decode(request.block.txs[i]!) === null) return { status: 'reject', reason: `transaction ${i} is not a ledger transaction` };
     }
     return { status: 'accept' };
   }
@@ -82,7 +83,8 @@ export class LedgerApplication implements Application {
       const evidenceHash = new Uint8Array(createHash('sha256').update(evidenceBytes(this.#options.chainId, evidence)).digest());
       slashes.push({ kind: 'double-sign', nodeId, height: evidence.voteA.height, evidenceHash });
     }
-    const decoded = block.txs.map(decodeOrNull);
+    const hashes = block.txs.map(txHashOf);
+    const decoded = block.txs.map((tx, i) => this.#decoded.decode(tx, hashes[i]));
     const applicable = decoded.filter((tx): tx is LedgerTransaction => tx !== null);
     const result = this.#ledger.applyBlock([...slashes, ...applicable], block.header.timeMs);
     const txResults: ExecTxResult[] = [];
@@ -91,7 +93,7 @@ export class LedgerApplication implements Application {
       txResults.push(tx === null ? { code: TX_CODE.malformed, log: 'ORBITFED_LEDGER_MALFORMED: not a ledger transaction' } : execResult(result.results[next++]!));
     }
     this.#finalized = { height: result.height };
-    this.#options.onBlock?.(result, block.txs.map(txHashOf));
+    this.#decoded.forget(hashes);
     return { txResults, appHash: hexOf(result.stateHash) };
   }
 
@@ -99,15 +101,6 @@ export class LedgerApplication implements Application {
     if (this.#finalized === null) throw new OrbitfedError('ORBITFED_ABCI_ORDER', 'commit without a finalized block');
     this.#finalized = null;
     return { retainHeight: 0 };
-  }
-}
-
-function decodeOrNull(tx: Uint8Array): LedgerTransaction | null {
-  try {
-    return decodeTransaction(tx);
-  } catch (error) {
-    if (error instanceof OrbitfedError) return null;
-    throw error;
   }
 }
 

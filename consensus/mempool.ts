@@ -4,9 +4,8 @@
 // bytes decode as a ledger transaction); whether a transaction applies is decided in FinalizeBlock
 // against the state of that block, as ABCI's CheckTx leaves the final word to DeliverTx. Who may
 // submit is decided before: the RPC listens on loopback and the libp2p gater admits federation keys.
-import { OrbitfedError } from '../common/index.ts';
-import { decodeTransaction } from './ledger-transactions.ts';
-import { txHashOf } from './ledger-application.ts';
+import { DecodedTransactions } from './decoded-transactions.ts';
+import { txHashOf } from './ledger-application-hash.ts';
 
 export interface MempoolLimits {
   readonly txsMax: number;
@@ -26,8 +25,11 @@ export class Mempool {
   readonly #committed = new Set<string>();
   #bytes = 0;
 
-  constructor(limits: MempoolLimits = MEMPOOL_LIMITS_DEFAULT) {
+  readonly #decoded: DecodedTransactions;
+
+  constructor(limits: MempoolLimits = MEMPOOL_LIMITS_DEFAULT, decoded: DecodedTransactions = new DecodedTransactions()) {
     this.#limits = limits;
+    this.#decoded = decoded;
   }
 
   get size(): number {
@@ -43,12 +45,7 @@ export class Mempool {
     if (this.#txs.has(hash)) return 'duplicate';
     if (this.#committed.has(hash)) return 'committed';
     if (this.#txs.size >= this.#limits.txsMax || this.#bytes + tx.length > this.#limits.bytesMax) return 'full';
-    try {
-      decodeTransaction(tx);
-    } catch (error) {
-      if (error instanceof OrbitfedError) return 'malformed';
-      throw error;
-    }
+    if (this.#decoded.decode(tx, hash) === null) return 'malformed';
     this.#txs.set(hash, tx);
     this.#bytes += tx.length;
     return 'added';

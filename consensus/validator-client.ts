@@ -72,12 +72,20 @@ export class ValidatorClient {
     return (await response.json()) as T;
   }
 
+  /**
+   * One request; a request that failed on a reused connection the server had just closed is sent
+   * once more (every request here is idempotent: a transaction submitted twice is one transaction).
+   */
   async #fetch(path: string, init?: RequestInit): Promise<Response> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.#baseUrl}${path}`, init);
-    } catch (error) {
-      throw new OrbitfedError('ORBITFED_VALIDATOR_UNREACHABLE', `${this.#baseUrl}${path}: ${(error as Error).message}`, {}, { cause: error });
+    let response: Response | undefined;
+    for (let attempt = 1; response === undefined; attempt++) {
+      try {
+        response = await fetch(`${this.#baseUrl}${path}`, init);
+      } catch (error) {
+        const socketClosed = (error as { cause?: { code?: string } }).cause?.code === 'UND_ERR_SOCKET';
+        if (attempt === 1 && socketClosed && init?.signal?.aborted !== true) continue;
+        throw new OrbitfedError('ORBITFED_VALIDATOR_UNREACHABLE', `${this.#baseUrl}${path}: ${(error as Error).message}`, {}, { cause: error });
+      }
     }
     if (!response.ok) throw await problemOf(response, path);
     return response;

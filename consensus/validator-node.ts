@@ -23,6 +23,7 @@ import { hexOf } from './binary-layout.ts';
 import type { Block } from './block.ts';
 import type { ChainStore } from './chain-store.ts';
 import type { ValidatorMessage } from './consensus-codec.ts';
+import { DecodedTransactions } from './decoded-transactions.ts';
 import { misbehaviorOf } from './evidence.ts';
 import { LedgerApplication, txHashOf, type LedgerApplicationOptions } from './ledger-application.ts';
 import { Ledger } from './ledger.ts';
@@ -104,6 +105,8 @@ export class ValidatorNode {
   readonly #deps: ValidatorNodeDeps;
   readonly #log: Logger;
   readonly #mempool: Mempool;
+  /** Shared by the mempool and the application: each transaction is decoded once here. */
+  readonly #decoded = new DecodedTransactions();
   readonly #timers = new Set<TimerHandle>();
   readonly #pendingCommits = new Map<number, { block: Block; commit: Commit }>();
   readonly #txResults = new Map<string, { height: number; index: number; code: number; log: string }>();
@@ -124,7 +127,7 @@ export class ValidatorNode {
     this.#config = config;
     this.#deps = deps;
     this.#log = (deps.logger ?? silentLogger()).child({ component: 'validator' });
-    this.#mempool = new Mempool(config.mempool);
+    this.#mempool = new Mempool(config.mempool, this.#decoded);
   }
 
   get height(): number {
@@ -167,7 +170,7 @@ export class ValidatorNode {
     const store = this.#deps.chainStore;
     const startedMs = this.#deps.clock.now();
     const { ledger, fromHeight } = this.#restoreLedger();
-    const appOptions: LedgerApplicationOptions = { chainId: this.#config.chainId, ...(this.#config.nodeOfValidator ? { nodeOfValidator: this.#config.nodeOfValidator } : {}) };
+    const appOptions: LedgerApplicationOptions = { chainId: this.#config.chainId, decoded: this.#decoded, ...(this.#config.nodeOfValidator ? { nodeOfValidator: this.#config.nodeOfValidator } : {}) };
     const app = new LedgerApplication(ledger, appOptions);
     for (let h = fromHeight + 1; h <= store.height; h++) {
       const stored = store.block(h);

@@ -59,6 +59,9 @@ export class ValidatorRpc {
     });
     this.#server.requestTimeout = 60_000;
     this.#server.headersTimeout = 10_000;
+    // Longer than clients keep idle sockets (undici: 4 s), so a client does not reuse a socket the
+    // server is closing at that moment ("other side closed").
+    this.#server.keepAliveTimeout = 65_000;
   }
 
   async start(): Promise<void> {
