@@ -81,6 +81,37 @@ const DTN_MEMORY_COLUMNS: Columns<DtnMemoryRow> = [
   ['disk', 'Disk (file + WAL)'],
 ];
 
+/** One row of a later part's table (settlement, placement, link emulation…): one measurement beside its anchor and target. */
+export interface SectionRow {
+  readonly caseLabel: string;
+  /** What was measured, and with which implementation (ours or the anchor). */
+  readonly measure: string;
+  readonly result: string;
+  readonly detail: string;
+  readonly target: string;
+  readonly verdict: string;
+}
+
+const SECTION_COLUMNS: Columns<SectionRow> = [
+  ['caseLabel', 'case'], ['measure', 'measure'], ['result', 'result'], ['detail', 'detail'], ['target', 'target'], ['verdict', 'result vs target'],
+];
+
+/** A section of BENCHMARKS.md for one part of orbitfed: its table and how each row was measured. */
+export interface BenchSection {
+  /** The `--only` name that runs it alone. */
+  readonly name: string;
+  readonly heading: string;
+  readonly intro: string;
+  readonly rows: readonly SectionRow[];
+  readonly notes: readonly string[];
+}
+
+export const renderSectionTable = (rows: readonly SectionRow[]): string => renderColumns(SECTION_COLUMNS, rows);
+
+export function renderSection(section: BenchSection): string[] {
+  return [`## ${section.heading}`, '', section.intro, '', renderSectionTable(section.rows), '', '### How these rows were measured', '', ...section.notes.map((n) => `- ${n}`)];
+}
+
 export interface BenchReport {
   readonly machine: MachineDescription;
   /** Load average when the last case finished. */
@@ -95,6 +126,8 @@ export interface BenchReport {
   /** As `notes`, for the contact plan rows. */
   readonly contactPlanNotes: readonly string[];
   readonly dtn: DtnReport;
+  /** The later parts' sections, in order. */
+  readonly sections: readonly BenchSection[];
 }
 
 /** The DTN section: throughput rows, memory rows and how they were measured. */
@@ -225,6 +258,7 @@ export function renderReport(report: BenchReport): string {
     '',
     ...renderDtnSection(report.dtn),
     '',
+    ...report.sections.flatMap((section) => [...renderSection(section), '']),
     '## Machine and run',
     '',
     `- CPU: ${m.cpuModel}, ${m.logicalCores} logical cores`,

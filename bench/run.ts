@@ -10,12 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type ElementSet, loadElementFile, loadStationsFile, type PassSearchOptions, type PassSearchSummary, type PassTable, searchPasses, type Station } from '../contact-plans/index.ts';
 import { stepBisectPasses } from './anchors/step-bisect-satjs.ts';
+import { runConsensusCases } from './consensus-cases.ts';
 import { runContactPlanCases } from './contact-plan-cases.ts';
 import { runDtnCases } from './dtn-cases.ts';
 import { describeMachine, type MachineDescription } from './machine.ts';
 import {
-  formatCount, formatDuration, renderContactPlanTable, renderDtnMemoryTable, renderDtnSection, renderDtnTable, renderReport, renderTable,
-  type BenchRow,
+  formatCount, formatDuration, renderContactPlanTable, renderDtnMemoryTable, renderDtnSection, renderDtnTable, renderReport, renderSection, renderTable,
+  type BenchRow, type BenchSection,
 } from './report.ts';
 import { findSkyfieldPython, runSkyfield, SKYFIELD_INSTALL_HINT, type SkyfieldRun } from './skyfield.ts';
 import { startStopwatch, timeMedian } from './timing.ts';
@@ -97,9 +98,14 @@ const SATJS = '10 s step + bisection (satellite.js)';
 const SKYFIELD = 'Skyfield find_events';
 const OURS = 'orbitfed searchPasses';
 
+/** The later parts' sections, in the order they run (after the DTN cases) and appear. */
+const SECTIONS: readonly { readonly name: string; readonly run: () => Promise<BenchSection> }[] = [
+  { name: 'consensus', run: () => runConsensusCases({ progress }) },
+];
+
 /** The sections `--only` (or BENCH_ONLY) may name; without it every section runs. */
-const ONLY_SECTIONS = ['dtn'] as const;
-type OnlySection = (typeof ONLY_SECTIONS)[number];
+const ONLY_SECTIONS = ['dtn', ...SECTIONS.map((s) => s.name)] as const;
+type OnlySection = string;
 
 function onlySection(): OnlySection | undefined {
   const { values } = parseArgs({ options: { only: { type: 'string' } } });
@@ -133,6 +139,15 @@ async function main(): Promise<void> {
   const command = process.env.npm_lifecycle_event === 'bench' ? 'npm run bench (node bench/run.ts)' : `node bench/run.ts`;
   if (only === 'dtn') {
     await runOnlyDtn(machine, dateUtcIso);
+    return;
+  }
+  const alone = SECTIONS.find((s) => s.name === only);
+  if (alone !== undefined) {
+    const section = await alone.run();
+    const loadAverageAfter1Min = os.loadavg()[0] ?? 0;
+    console.log(renderSection(section).join('\n'));
+    console.log(['', `Run alone (--only ${alone.name}) on ${dateUtcIso}; not written to BENCHMARKS.md.`, ...machineLines(machine, loadAverageAfter1Min)].join('\n'));
+    console.log(`\n${formatDuration(benchElapsedMs())} in all`);
     return;
   }
 
@@ -293,17 +308,22 @@ async function main(): Promise<void> {
   // DTN last: it uses the disk and a second process, and the cases above keep their wall times.
   const dtn = await runDtnCases({ progress });
 
+  // The later parts, each its own processes and sockets, after everything above.
+  const sections: BenchSection[] = [];
+  for (const section of SECTIONS) sections.push(await section.run());
+
   const loadAverageAfter1Min = os.loadavg()[0] ?? 0;
   const totalSec = benchElapsedMs() / 1000;
   const markdown = renderReport({
     machine, loadAverageAfter1Min, command, dateUtcIso, totalSec, rows, notes,
-    contactPlanRows: contactPlans.rows, contactPlanNotes: contactPlans.notes, dtn,
+    contactPlanRows: contactPlans.rows, contactPlanNotes: contactPlans.notes, dtn, sections,
   });
   await writeFile(BENCHMARKS_MD, markdown, 'utf8');
   console.log(renderTable(rows));
   console.log(`\n${renderContactPlanTable(contactPlans.rows)}`);
   console.log(`\n${renderDtnTable(dtn.rows)}`);
   console.log(`\n${renderDtnMemoryTable(dtn.memoryRows)}`);
+  for (const section of sections) console.log(`\n${renderSection(section).join('\n')}`);
   console.log(`\n${formatDuration(totalSec * 1000)} in all; written to ${BENCHMARKS_MD}`);
 }
 
