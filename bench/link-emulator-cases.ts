@@ -1,0 +1,258 @@
+// The "Link emulator" cases (issue 9): how exactly `LinkEmulator` (hil/link-emulator.ts) gives a
+// link its light time and its rate, on loopback, on the real clock.
+// - Delay: small timestamped messages (16 bytes: send time and sequence number) cross the relay on a
+//   contact with OWLT 10 ms, 100 ms and 1.28 s and a rate of 100 Mbit/s; the error is the measured
+//   one-way delay minus the OWLT minus the message's transmission time (1.3 µs). Target: within
+//   1 ms (median and p99 of |error| reported).
+// - Baseline: the same messages on a direct loopback connection, without the relay, so a reader
+//   sees what the machine itself adds.
+// - Throughput: a sender writes as fast as the relay lets it (TCP backpressure) through contacts of
+//   1, 10 and 100 Mbit/s; the sustained rate is the bytes received after the first second divided
+//   by the time they took. Target: within 5 % of the contact rate.
+// The relay is the real program, `orbitfed link-emulator`, in its own process, as a rig runs it;
+// sender and receiver share this process. Times are `performance.now()` here; the relay has only its
+// injected RealClock (whole milliseconds).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+import { ContactPlan, formatContactPlan } from '../contact-plans/index.ts';
+import type { ContactPlanRow } from './report.ts';
+import { median, percentile } from './timing.ts';
+
+const ORBITFED = fileURLToPath(new URL('../bin/orbitfed.ts', import.meta.url));
+const GROUND = 1;
+const SATELLITE = 2;
+const MESSAGE_BYTES = 16;
+const DELAY_ERROR_MS_MAX = 1;
+const THROUGHPUT_ERROR_FRACTION_MAX = 0.05;
+const DELAY_CASES_OWLT_SEC = [0.01, 0.1, 1.28] as const;
+const DELAY_RATE_BYTES_PER_SEC = 12_500_000;
+const DELAY_MESSAGES = 300;
+const THROUGHPUT_CASES_MBIT_PER_SEC = [1, 10, 100] as const;
+const THROUGHPUT_WARMUP_MS = 1000;
+const THROUGHPUT_MEASURE_MS = 5000;
+const THROUGHPUT_OWLT_SEC = 0.01;
+const WRITE_CHUNK_BYTES = 64 * 1024;
+
+export interface LinkEmulatorCasesResult {
+  readonly rows: readonly ContactPlanRow[];
+  readonly notes: readonly string[];
+}
+
+interface Rig {
+  readonly listen: { host: string; port: number };
+  readonly accepted: Promise<Socket>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `orbitfed link-emulator` as its own process (as a rig runs it), relaying one contact open from
+ * its start for an hour to a far side in this process.
+ */
+async function startRig(owltSec: number, rateBytesPerSec: number): Promise<Rig> {
+  let accept: (socket: Socket) => void = () => {};
+  const accepted = new Promise<Socket>((resolve) => { accept = resolve; });
+  const sink = createServer((socket) => accept(socket));
+  sink.listen(0, '127.0.0.1');
+  await once(sink, 'listening');
+  const sinkPort = (sink.address() as { port: number }).port;
+  const directory = mkdtempSync(path.join(os.tmpdir(), 'orbitfed-link-bench-'));
+  const plan = new ContactPlan({
+    epochMs: undefined,
+    nodes: [],
+    contacts: [{ from: GROUND, to: SATELLITE, startSec: 0, endSec: 3600, rateBytesPerSec, owltSec, confidence: 1 }],
+  });
+  writeFileSync(path.join(directory, 'plan.json'), formatContactPlan(plan, 'json'));
+  writeFileSync(path.join(directory, 'map.json'), JSON.stringify({
+    planEpoch: 'start',
+    inFlightBytesMax: 256 * 1024 * 1024,
+    nodes: [{ ipn: SATELLITE, target: `127.0.0.1:${sinkPort}`, listen: [{ from: GROUND, address: '127.0.0.1:0' }] }],
+  }));
+  const relay = spawn(process.execPath, [ORBITFED, 'link-emulator', '--plan', path.join(directory, 'plan.json'), '--map', path.join(directory, 'map.json'), '--log-level', 'warn'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const stop = async (): Promise<void> => {
+    if (relay.exitCode === null) {
+      relay.kill('SIGTERM');
+      await once(relay, 'exit');
+    }
+    sink.close();
+    rmSync(directory, { recursive: true, force: true });
+  };
+  let stderr = '';
+  try {
+    const listen = await new Promise<{ host: string; port: number }>((resolve, reject) => {
+      relay.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8');
+        const found = /listen (127\.0\.0\.1):(\d+)/.exec(stderr);
+        if (found !== null) resolve({ host: found[1]!, port: Number(found[2]) });
+      });
+      relay.once('exit', (code) => reject(new Error(`orbitfed link-emulator exited (${code}): ${stderr}`)));
+    });
+    return { listen, accepted, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+async function openClient(rig: Rig): Promise<{ client: Socket; far: Socket }> {
+  const client = connect({ ...rig.listen, noDelay: true });
+  await once(client, 'connect');
+  const far = await rig.accepted;
+  far.setNoDelay(true);
+  // The relay resets both sides when it stops: expected, not a failure of the bench.
+  client.on('error', () => {});
+  far.on('error', () => {});
+  return { client, far };
+}
+
+const sleepMs = (ms: number): Promise<void> => new Promise((resolve) => { setTimeout(resolve, ms); });
+
+/** A sink and a client connected to it directly, without a relay: the machine's own loopback latency. */
+async function startDirect(): Promise<Rig> {
+  let accept: (socket: Socket) => void = () => {};
+  const accepted = new Promise<Socket>((resolve) => { accept = resolve; });
+  const sink = createServer((socket) => accept(socket));
+  sink.listen(0, '127.0.0.1');
+  await once(sink, 'listening');
+  return { listen: { host: '127.0.0.1', port: (sink.address() as { port: number }).port }, accepted, stop: async () => { sink.close(); } };
+}
+
+/**
+ * One-way delay errors (ms) of DELAY_MESSAGES messages through a contact with `owltSec`, or, for
+ * `undefined`, the plain one-way latency of a direct connection (the baseline).
+ */
+async function measureDelay(owltSec: number | undefined): Promise<number[]> {
+  const rig = owltSec === undefined ? await startDirect() : await startRig(owltSec, DELAY_RATE_BYTES_PER_SEC);
+  try {
+    const { client, far } = await openClient(rig);
+    const expectedMs = owltSec === undefined ? 0 : owltSec * 1000 + (MESSAGE_BYTES * 1000) / DELAY_RATE_BYTES_PER_SEC;
+    const errorsMs: number[] = [];
+    let buffered = Buffer.alloc(0);
+    const done = new Promise<void>((resolve) => {
+      far.on('data', (chunk: Buffer) => {
+        const nowMs = performance.now();
+        buffered = Buffer.concat([buffered, chunk]);
+        while (buffered.length >= MESSAGE_BYTES) {
+          errorsMs.push(nowMs - buffered.readDoubleLE(0) - expectedMs);
+          buffered = buffered.subarray(MESSAGE_BYTES);
+        }
+        if (errorsMs.length >= DELAY_MESSAGES) resolve();
+      });
+    });
+    // Irregular spacing (2–7 ms), so that sends do not line up with the relay's millisecond clock.
+    for (let i = 0; i < DELAY_MESSAGES; i += 1) {
+      const message = Buffer.alloc(MESSAGE_BYTES);
+      message.writeDoubleLE(performance.now(), 0);
+      message.writeDoubleLE(i, 8);
+      client.write(message);
+      await sleepMs(2 + (i * 7919) % 6);
+    }
+    // A bench that lost messages must say so rather than wait forever.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`link emulator bench: ${errorsMs.length} of ${DELAY_MESSAGES} messages arrived (OWLT ${owltSec ?? 'none'} s)`)), (owltSec ?? 0) * 1000 + 30_000);
+    });
+    await Promise.race([done, deadline]).finally(() => clearTimeout(timer));
+    client.destroy();
+    return errorsMs;
+  } finally {
+    await rig.stop();
+  }
+}
+
+/** Sustained bytes/s through a contact of `rateBytesPerSec`, after a warm-up. */
+async function measureThroughput(rateBytesPerSec: number): Promise<{ rateBytesPerSec: number; bytes: number; ms: number }> {
+  const rig = await startRig(THROUGHPUT_OWLT_SEC, rateBytesPerSec);
+  try {
+    const { client, far } = await openClient(rig);
+    let receivedBytes = 0;
+    let firstMs: number | undefined;
+    let markBytes = 0;
+    let markMs = 0;
+    let lastMs = 0;
+    far.on('data', (chunk: Buffer) => {
+      const nowMs = performance.now();
+      firstMs ??= nowMs;
+      receivedBytes += chunk.length;
+      lastMs = nowMs;
+      if (markMs === 0 && nowMs - firstMs >= THROUGHPUT_WARMUP_MS) {
+        markMs = nowMs;
+        markBytes = receivedBytes;
+      }
+    });
+    const chunk = Buffer.alloc(WRITE_CHUNK_BYTES, 0x5a);
+    const stop = new AbortController();
+    const pump = async (): Promise<void> => {
+      while (!stop.signal.aborted) {
+        if (!client.write(chunk)) await once(client, 'drain', { signal: stop.signal });
+      }
+    };
+    const pumping = pump().catch(() => {});
+    await sleepMs(THROUGHPUT_WARMUP_MS + THROUGHPUT_MEASURE_MS + THROUGHPUT_OWLT_SEC * 1000 + 100);
+    stop.abort();
+    await pumping;
+    client.destroy();
+    const bytes = receivedBytes - markBytes;
+    const ms = lastMs - markMs;
+    return { rateBytesPerSec: (bytes * 1000) / ms, bytes, ms };
+  } finally {
+    await rig.stop();
+  }
+}
+
+export async function runLinkEmulatorCases(progress: (message: string) => void = () => {}): Promise<LinkEmulatorCasesResult> {
+  const rows: ContactPlanRow[] = [];
+  progress('link emulator: baseline, direct loopback');
+  const baselineMs = await measureDelay(undefined);
+  rows.push({
+    caseLabel: 'Baseline: direct loopback, no relay',
+    measurement: 'one-way latency, median / p99',
+    value: `${median(baselineMs).toFixed(3)} ms / ${percentile(baselineMs, 99).toFixed(3)} ms`,
+    details: `the same ${baselineMs.length} messages straight to the receiver: what the machine adds to every row below`,
+    target: '—',
+    result: '—',
+  });
+  for (const owltSec of DELAY_CASES_OWLT_SEC) {
+    progress(`link emulator: delay through OWLT ${owltSec * 1000} ms`);
+    const errorsMs = await measureDelay(owltSec);
+    const absolute = errorsMs.map(Math.abs);
+    const medianMs = median(absolute);
+    const p99Ms = percentile(absolute, 99);
+    rows.push({
+      caseLabel: `Delay, OWLT ${owltSec * 1000} ms`,
+      measurement: 'one-way delay − OWLT, |error| median / p99',
+      value: `${medianMs.toFixed(3)} ms / ${p99Ms.toFixed(3)} ms`,
+      details: `${errorsMs.length} messages of ${MESSAGE_BYTES} B at 100 Mbit/s; signed error median ${median(errorsMs).toFixed(3)} ms, min ${Math.min(...errorsMs).toFixed(3)} ms, max ${Math.max(...errorsMs).toFixed(3)} ms`,
+      target: `≤ ${DELAY_ERROR_MS_MAX} ms`,
+      result: medianMs <= DELAY_ERROR_MS_MAX && p99Ms <= DELAY_ERROR_MS_MAX ? 'met' : medianMs <= DELAY_ERROR_MS_MAX ? 'median met, p99 not' : 'not met',
+    });
+  }
+  for (const mbitPerSec of THROUGHPUT_CASES_MBIT_PER_SEC) {
+    progress(`link emulator: throughput through ${mbitPerSec} Mbit/s`);
+    const contactBytesPerSec = (mbitPerSec * 1e6) / 8;
+    const measured = await measureThroughput(contactBytesPerSec);
+    const errorFraction = measured.rateBytesPerSec / contactBytesPerSec - 1;
+    rows.push({
+      caseLabel: `Throughput, ${mbitPerSec} Mbit/s`,
+      measurement: 'sustained rate / contact rate − 1',
+      value: `${(errorFraction * 100).toFixed(2)} %`,
+      details: `${((measured.rateBytesPerSec * 8) / 1e6).toFixed(3)} Mbit/s: ${measured.bytes.toLocaleString('en-US')} B in ${(measured.ms / 1000).toFixed(2)} s after a ${THROUGHPUT_WARMUP_MS / 1000} s warm-up`,
+      target: `within ±${THROUGHPUT_ERROR_FRACTION_MAX * 100} %`,
+      result: Math.abs(errorFraction) <= THROUGHPUT_ERROR_FRACTION_MAX ? 'met' : 'not met',
+    });
+  }
+  const notes = [
+    'The relay is `orbitfed link-emulator` (RealClock) in its own process; sender and receiver share the bench process; 127.0.0.1; times from performance.now() in the bench.',
+    `Delay: ${DELAY_MESSAGES} messages per case, sent 2–7 ms apart; error = arrival − send − OWLT − ${MESSAGE_BYTES} B / rate.`,
+    `Throughput: the sender writes ${WRITE_CHUNK_BYTES / 1024} KiB chunks whenever the relay's backpressure lets it; OWLT ${THROUGHPUT_OWLT_SEC * 1000} ms; rate over ${THROUGHPUT_MEASURE_MS / 1000} s after ${THROUGHPUT_WARMUP_MS / 1000} s.`,
+  ];
+  return { rows, notes };
+}
