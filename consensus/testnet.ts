@@ -26,6 +26,13 @@ export interface TestnetOptions {
   /** Node ids registered with fresh keys (written to nodes/<id>.key) and provider accounts "<id>-earnings". */
   readonly nodes?: readonly string[];
   readonly validatorStakeMinor?: bigint;
+  /** Account ids, when a client names them its own way (the scheduler: "t:<tenant>:<currency>"). */
+  readonly accountIds?: {
+    readonly fee?: (currency: string) => string;
+    readonly escrow?: (currency: string) => string;
+    readonly tenant?: (tenant: string, currency: string) => string;
+    readonly provider?: (node: string, currency: string) => string;
+  };
   /** Settings copied into every validator's configuration. */
   readonly configExtras?: Partial<ValidatorConfig>;
 }
@@ -45,13 +52,15 @@ export function writeTestnet(options: TestnetOptions): Testnet {
   const dir = options.dir;
   mkdirSync(join(dir, 'nodes'), { recursive: true });
   const seeds = Array.from({ length: options.validators }, () => randomEd25519Seed());
+  const ids = options.accountIds ?? {};
   const txs: LedgerTransaction[] = [
-    { kind: 'open-account', accountId: `fee-${currency}`, accountKind: 'fee', currency, ownerId: 'protocol' },
-    { kind: 'open-account', accountId: `escrow-${currency}`, accountKind: 'escrow', currency, ownerId: 'protocol' },
+    { kind: 'open-account', accountId: ids.fee?.(currency) ?? `fee-${currency}`, accountKind: 'fee', currency, ownerId: 'federation' },
+    { kind: 'open-account', accountId: ids.escrow?.(currency) ?? `escrow-${currency}`, accountKind: 'escrow', currency, ownerId: 'federation' },
   ];
   for (const tenant of options.tenants ?? []) {
-    txs.push({ kind: 'open-account', accountId: tenant, accountKind: 'tenant', currency, ownerId: tenant });
-    txs.push({ kind: 'mint', transferId: `mint-${tenant}`, accountId: tenant, amountMinor: options.tenantBalanceMinor ?? 10n ** 12n });
+    const accountId = ids.tenant?.(tenant, currency) ?? tenant;
+    txs.push({ kind: 'open-account', accountId, accountKind: 'tenant', currency, ownerId: tenant });
+    txs.push({ kind: 'mint', transferId: `mint-${tenant}`, accountId, amountMinor: options.tenantBalanceMinor ?? 10n ** 12n });
   }
   const nodeSeeds = new Map<string, Uint8Array>();
   for (const nodeId of options.nodes ?? []) {
@@ -59,7 +68,7 @@ export function writeTestnet(options: TestnetOptions): Testnet {
     nodeSeeds.set(nodeId, seed);
     writeFileSync(join(dir, 'nodes', `${nodeId}.key`), `${hex(seed)}\n`, { mode: 0o600 });
     txs.push(registerNodeTransaction(options.chainId, nodeId, seed));
-    txs.push({ kind: 'open-account', accountId: `${nodeId}-earnings`, accountKind: 'provider', currency, ownerId: nodeId });
+    txs.push({ kind: 'open-account', accountId: ids.provider?.(nodeId, currency) ?? `${nodeId}-earnings`, accountKind: 'provider', currency, ownerId: nodeId });
   }
   seeds.forEach((seed, i) => {
     const nodeId = `validator-${i}`;

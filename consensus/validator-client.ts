@@ -65,6 +65,20 @@ export class ValidatorClient {
     return this.#optional(`/v1/jobs/${encodeURIComponent(jobId)}/escrow`);
   }
 
+  async escrow(id: string): Promise<Record<string, unknown> | undefined> {
+    return this.#optional(`/v1/escrows/${encodeURIComponent(id)}`);
+  }
+
+  /** Pending escrows (at most 10,000). */
+  async pendingEscrows(): Promise<Record<string, unknown>[]> {
+    return ((await (await this.#fetch('/v1/escrows?status=pending')).json()) as { escrows: Record<string, unknown>[] }).escrows;
+  }
+
+  /** A ledger node (keys, reputation); undefined when there is none. */
+  async node(id: string): Promise<Record<string, unknown> | undefined> {
+    return this.#optional(`/v1/nodes/${encodeURIComponent(id)}`);
+  }
+
   async #optional<T>(path: string): Promise<T | undefined> {
     const response = await fetch(`${this.#baseUrl}${path}`);
     if (response.status === 404) return undefined;

@@ -8,7 +8,8 @@
 //   GET  /v1/txs/{hash}                       pending, committed (height, code, log) or unknown
 //   GET  /v1/status                           chain id, height, round, step, last block, mempool
 //   GET  /v1/blocks/{height}                  a stored block: id, app hash after it, time, transactions, round
-//   GET  /v1/accounts/{id}  /v1/escrows/{id}  /v1/jobs/{jobId}/escrow  /v1/receipts/{nodeId}/{sequence}
+//   GET  /v1/accounts/{id}  /v1/escrows/{id}  /v1/jobs/{jobId}/escrow  /v1/receipts/{nodeId}/{sequence}  /v1/nodes/{id}
+//   GET  /v1/escrows?status=pending           pending escrows (at most 10,000; `truncated` says if more)
 //   GET  /v1/supply/{currency}                ledger state (amounts as decimal strings)
 //   GET  /healthz  /metrics
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -33,6 +34,7 @@ export interface ValidatorRpcOptions {
 const CODES: CborErrorCodes = { truncated: 'ORBITFED_RPC_BODY', malformed: 'ORBITFED_RPC_BODY', invalid: 'ORBITFED_RPC_BODY' };
 const TXS_PER_REQUEST_MAX = 20_000;
 const TX_BYTES_MAX = 64 * 1024;
+const PENDING_ESCROWS_LISTED_MAX = 10_000;
 
 class RpcProblem extends Error {
   readonly status: number;
@@ -101,6 +103,13 @@ export class ValidatorRpc {
         return this.#found(response, this.#node.blockSummary(Number(parts[2])), `stored block ${parts[2]}`);
       case method === 'GET' && parts[0] === 'v1' && parts[1] === 'accounts' && parts.length === 3:
         return this.#found(response, this.#node.ledger.account(parts[2]!), `account ${parts[2]}`);
+      case method === 'GET' && url.pathname === '/v1/escrows': {
+        if (url.searchParams.get('status') !== 'pending') throw new RpcProblem(400, 'ORBITFED_RPC_QUERY', 'GET /v1/escrows lists pending escrows: add ?status=pending');
+        const pending = this.#node.ledger.escrows().filter((e) => e.status === 'pending');
+        return this.#send(response, 200, { escrows: pending.slice(0, PENDING_ESCROWS_LISTED_MAX), truncated: pending.length > PENDING_ESCROWS_LISTED_MAX });
+      }
+      case method === 'GET' && parts[0] === 'v1' && parts[1] === 'nodes' && parts.length === 3:
+        return this.#found(response, this.#node.ledger.node(parts[2]!), `node ${parts[2]}`);
       case method === 'GET' && parts[0] === 'v1' && parts[1] === 'escrows' && parts.length === 3:
         return this.#found(response, this.#node.ledger.escrow(parts[2]!), `escrow ${parts[2]}`);
       case method === 'GET' && parts[0] === 'v1' && parts[1] === 'jobs' && parts.length === 4 && parts[3] === 'escrow':
