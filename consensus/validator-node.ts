@@ -210,6 +210,9 @@ export class ValidatorNode {
     this.#deps.transport.onMessage((from, message) => this.#receive(from, message));
     this.#log.info({ height, replayed: store.height - fromHeight, restoreMs: this.#deps.clock.now() - startedMs }, 'validator started');
     this.#run({ kind: 'start' });
+    // A restarted validator is usually behind: ask everyone for what follows our chain now rather
+    // than after the core notices it is stalled (two gossip ticks). Peers without it answer nothing.
+    if (store.height > 0) this.#deps.transport.broadcast({ kind: 'commit-request', height });
     this.#scheduleGossipTick();
   }
 

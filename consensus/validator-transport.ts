@@ -36,7 +36,7 @@ export interface Libp2pValidatorTransportOptions {
   readonly codecLimits?: ConsensusCodecLimits;
   /** Bytes queued per peer while its stream opens; beyond, frames are dropped. Default 64 MiB. */
   readonly queuedBytesMax?: number;
-  /** Wait before dialling a peer again after a failure; default 1,000 ms. */
+  /** Wait before dialling a peer again after a failure; default 250 ms. */
   readonly redialMs?: number;
 }
 
@@ -154,7 +154,7 @@ export class Libp2pValidatorTransport implements ValidatorTransport {
       },
       (error: unknown) => {
         state.opening = false;
-        state.retryAtMs = this.#options.clock.now() + (this.#options.redialMs ?? 1000);
+        state.retryAtMs = this.#options.clock.now() + (this.#options.redialMs ?? 250);
         this.#dropQueue(state);
         this.#log.debug({ peer: state.peer.address, error: (error as Error).message }, 'cannot reach validator');
       },
