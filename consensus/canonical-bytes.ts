@@ -23,6 +23,11 @@ export const SIGNING_DOMAINS = {
   keyRotation: 'orbitfed/key-rotation/v1',
   keyRevocation: 'orbitfed/key-revocation/v1',
   nodeAttestation: 'orbitfed/node-attestation/v1',
+  // The scheduler ↔ node protocol carried in bundles (scheduler/job-assignment.ts).
+  jobAssignment: 'orbitfed/job-assignment/v1',
+  nodeReport: 'orbitfed/node-report/v1',
+  jobResult: 'orbitfed/job-result/v1',
+  contactPlanUpdate: 'orbitfed/contact-plan-update/v1',
 } as const;
 
 /**

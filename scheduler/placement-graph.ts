@@ -1,0 +1,174 @@
+// The contact plan laid out for placement's one-to-all searches: dense node numbers, every
+// contact's attributes in typed arrays (in the plan's start order, and an end-descending order for
+// the backward search), and per node its outgoing contacts by start and its incoming contacts by
+// end, each split into duration classes so that "the contacts open at time t" is a few binary
+// searches rather than a scan of the node's day (the idea of contact-plans/cgr.ts's ContactGraph).
+// Derived data only, built on a plan's first placement and kept with the plan.
+import assert from 'node:assert/strict';
+import type { Contact, ContactPlan } from '../contact-plans/index.ts';
+
+/** Duration classes: class k holds contacts lasting ≤ 8^k s (k < last), the last class the rest. */
+const DURATION_CLASSES = 7;
+
+/** One node's contacts of one duration class: positions [offset, end) of a per-node list, and their longest duration. */
+export interface ClassSegments {
+  /** Per node: its segments are segFirst[n] … segFirst[n + 1] − 1. */
+  readonly segFirst: Int32Array;
+  /** Per segment: its positions in `contacts` are segOffset[s] … segOffset[s + 1] − 1. */
+  readonly segOffset: Int32Array;
+  readonly segDurationMaxSec: Float64Array;
+  /** Contact indices, ordered within each segment by `key`. */
+  readonly contacts: Int32Array;
+  /** The key of each position (start for outgoing, end for incoming). */
+  readonly keySec: Float64Array;
+}
+
+/**
+ * Contacts in the order a scan reads them, each attribute it reads in its own dense array (so a
+ * scan reads memory in sequence); `keySec` is the start (forward) or the end (backward).
+ */
+export interface ScanOrder {
+  readonly contact: Int32Array;
+  readonly from: Int32Array;
+  readonly to: Int32Array;
+  readonly keySec: Float64Array;
+  readonly owltSec: Float64Array;
+}
+
+export interface PlacementGraph {
+  readonly plan: ContactPlan;
+  readonly nodeCount: number;
+  readonly nodeByIpn: ReadonlyMap<number, number>;
+  readonly ipnOfNode: Float64Array;
+  /** Plan kind per node: 1 for a satellite. */
+  readonly planSatellite: Uint8Array;
+  readonly contactCount: number;
+  readonly from: Int32Array;
+  readonly to: Int32Array;
+  readonly startSec: Float64Array;
+  readonly endSec: Float64Array;
+  readonly rateBytesPerSec: Float64Array;
+  readonly owltSec: Float64Array;
+  /** Contact indices by end, latest first (ties: larger index first). */
+  readonly byEndDescending: Int32Array;
+  /** Every contact in scan order, as the forward scan reads them (by start: the plan's own arrays). */
+  readonly forward: ScanOrder;
+  /** Every contact by end, latest first, as the backward scan reads them. */
+  readonly backward: ScanOrder;
+  readonly outgoing: ClassSegments;
+  readonly incoming: ClassSegments;
+  /** Per node: the largest light time of its incoming contacts (bounds the backward open-contact lookup). */
+  readonly incomingOwltMaxSec: Float64Array;
+  /** The latest end of any contact (−Infinity for an empty plan). */
+  readonly endMaxSec: number;
+}
+
+const graphs = new WeakMap<ContactPlan, PlacementGraph>();
+
+/** The plan's placement graph, built once per plan (about 1 s per 10 million contacts). */
+export function placementGraphOf(plan: ContactPlan): PlacementGraph {
+  const cached = graphs.get(plan);
+  if (cached !== undefined) return cached;
+  const graph = buildGraph(plan);
+  graphs.set(plan, graph);
+  return graph;
+}
+
+function durationClass(durationSec: number): number {
+  return durationSec <= 1 ? 0 : Math.min(DURATION_CLASSES - 1, Math.ceil(Math.log2(durationSec) / 3));
+}
+
+function buildGraph(plan: ContactPlan): PlacementGraph {
+  const nodeCount = plan.nodes.length;
+  const nodeByIpn = new Map<number, number>(plan.nodes.map((n, i) => [n.ipn, i]));
+  const ipnOfNode = Float64Array.from(plan.nodes, (n) => n.ipn);
+  const planSatellite = Uint8Array.from(plan.nodes, (n) => (n.kind === 'satellite' ? 1 : 0));
+  const contacts: readonly Contact[] = plan.contacts;
+  const m = contacts.length;
+  const from = new Int32Array(m);
+  const to = new Int32Array(m);
+  const startSec = new Float64Array(m);
+  const endSec = new Float64Array(m);
+  const rateBytesPerSec = new Float64Array(m);
+  const owltSec = new Float64Array(m);
+  const incomingOwltMaxSec = new Float64Array(nodeCount);
+  for (let i = 0; i < m; i++) {
+    const c = contacts[i]!;
+    assert.ok(i === 0 || contacts[i - 1]!.startSec <= c.startSec, 'the plan orders contacts by start');
+    from[i] = nodeByIpn.get(c.from)!;
+    to[i] = nodeByIpn.get(c.to)!;
+    startSec[i] = c.startSec;
+    endSec[i] = c.endSec;
+    rateBytesPerSec[i] = c.rateBytesPerSec;
+    owltSec[i] = c.owltSec;
+    incomingOwltMaxSec[to[i]!] = Math.max(incomingOwltMaxSec[to[i]!]!, c.owltSec);
+  }
+  const byEndDescending = Int32Array.from({ length: m }, (_, i) => i).sort((a, b) => endSec[b]! - endSec[a]! || b - a);
+  return {
+    plan, nodeCount, nodeByIpn, ipnOfNode, planSatellite, contactCount: m, from, to, startSec, endSec, rateBytesPerSec, owltSec,
+    byEndDescending,
+    forward: { contact: Int32Array.from({ length: m }, (_, i) => i), from, to, keySec: startSec, owltSec },
+    backward: {
+      contact: byEndDescending,
+      from: Int32Array.from(byEndDescending, (c) => from[c]!),
+      to: Int32Array.from(byEndDescending, (c) => to[c]!),
+      keySec: Float64Array.from(byEndDescending, (c) => endSec[c]!),
+      owltSec: Float64Array.from(byEndDescending, (c) => owltSec[c]!),
+    },
+    outgoing: buildSegments(nodeCount, m, from, startSec, endSec, startSec),
+    incoming: buildSegments(nodeCount, m, to, startSec, endSec, endSec),
+    incomingOwltMaxSec,
+    endMaxSec: endSec.reduce((max, e) => Math.max(max, e), -Infinity),
+  };
+}
+
+/** Per node (by `nodeOf`), per duration class, the contacts ordered by `key`. */
+function buildSegments(nodeCount: number, m: number, nodeOf: Int32Array, startSec: Float64Array, endSec: Float64Array, key: Float64Array): ClassSegments {
+  const slotOf = new Int32Array(m);
+  const slotCount = new Int32Array(nodeCount * DURATION_CLASSES + 1);
+  const slotDurationMax = new Float64Array(nodeCount * DURATION_CLASSES);
+  for (let c = 0; c < m; c++) {
+    const duration = endSec[c]! - startSec[c]!;
+    const slot = nodeOf[c]! * DURATION_CLASSES + durationClass(duration);
+    slotOf[c] = slot;
+    slotCount[slot + 1]! += 1;
+    slotDurationMax[slot] = Math.max(slotDurationMax[slot]!, duration);
+  }
+  for (let s = 0; s < nodeCount * DURATION_CLASSES; s++) slotCount[s + 1]! += slotCount[s]!;
+  const fill = slotCount.slice(0, nodeCount * DURATION_CLASSES);
+  const positions = new Int32Array(m);
+  for (let c = 0; c < m; c++) positions[fill[slotOf[c]!]!++] = c;
+  const segFirst = new Int32Array(nodeCount + 1);
+  const segOffsetList: number[] = [];
+  const segDurationList: number[] = [];
+  for (let n = 0; n < nodeCount; n++) {
+    for (let s = n * DURATION_CLASSES; s < (n + 1) * DURATION_CLASSES; s++) {
+      const from = slotCount[s]!;
+      const to = slotCount[s + 1]!;
+      if (to === from) continue;
+      // Contacts were placed in plan (start) order; order them by the key within the segment.
+      if (key !== startSec) positions.subarray(from, to).sort((a, b) => key[a]! - key[b]! || a - b);
+      segOffsetList.push(from);
+      segDurationList.push(slotDurationMax[s]!);
+    }
+    segFirst[n + 1] = segOffsetList.length;
+  }
+  segOffsetList.push(m);
+  return {
+    segFirst,
+    segOffset: Int32Array.from(segOffsetList),
+    segDurationMaxSec: Float64Array.from(segDurationList),
+    contacts: positions,
+    keySec: Float64Array.from(positions, (c) => key[c]!),
+  };
+}
+
+/** First position in [lo, hi) whose key is ≥ `atSec` (hi when none). */
+export function lowerBound(keySec: Float64Array, lo: number, hi: number, atSec: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keySec[mid]! < atSec) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

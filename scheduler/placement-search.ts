@@ -1,0 +1,483 @@
+// Contact-aware estimates for placement: when can the input reach every node, until when can
+// every node send the result and still have it at an allowed station by the deadline, and — for
+// the few nodes placement looks at closely — when exactly does the result arrive.
+//
+// All three follow the hop semantics of contact-plans/cgr.ts (SABR, CCSDS 734.3-B-1 §3.2) to the
+// floating-point operation, so that an estimate and a CGR route over the same contacts agree:
+//   txStart = max(ready, start) + booked / rate;  txEnd = txStart + size / rate (size > 0);
+//   usable iff rate > 0, residual volume ≥ size, txStart < end and txEnd ≤ end;
+//   arrival = txEnd + owlt.
+// Arrival is non-decreasing in the ready time and feasibility only gets easier when ready earlier
+// (a FIFO network), so earliest arrivals and latest departures have optimal substructure and one
+// label per node is exact.
+//
+// - `earliestArrivals` (one to all): a connection scan (Dibbelt et al., "Connection Scan
+//   Algorithm", JEA 2018) over the contacts in start order, extended to interval contacts: a
+//   contact is taken from its start when its sender is there by then; when a node's arrival
+//   improves to a time inside contacts that are already open, those are found through the
+//   duration-class index and relaxed at once. Arrivals only improve to times after the scan
+//   position, so a node whose arrival is at or before the scan position is final. The scan stops
+//   when every node the caller wants is final or can no longer arrive in time for it.
+// - `latestDepartures` (all to a set of stations): the same scan backwards, over contacts by end,
+//   latest first.
+// - `earliestArrivalAt` (one to a set): label-setting (Dijkstra) from one node at one time,
+//   stopping at the first station of the set; open contacts first, so terrestrial links set a
+//   bound before later contacts are read.
+//
+// Sovereignty enters as `ContactRules`: a contact is usable only if its receiver may hold the
+// data, and, when the sender is orbital, may receive it from orbit (a downlink).
+import type { ContactBookings } from '../contact-plans/index.ts';
+import { type ContactRules, type ContactSubset, receivable } from './placement-contact-subset.ts';
+import { lowerBound, type PlacementGraph, type ScanOrder } from './placement-graph.ts';
+
+export { ACCEPT_FROM_GROUND, ACCEPT_FROM_ORBIT, type ContactRules } from './placement-contact-subset.ts';
+
+export interface Transfer {
+  readonly sizeBytes: number;
+  readonly bookings: ContactBookings | undefined;
+  /** Bytes this placement has already put on contacts (the input route, when routing the result). */
+  readonly extraBookedBytes?: ReadonlyMap<number, number> | undefined;
+}
+
+/** How often (in contacts) a scan checks whether every wanted node is settled. */
+const SETTLED_CHECK_CONTACTS = 2048;
+
+/** Bytes booked on contact `c` (bookings plus this placement's own extra). */
+function bookedOn(t: Transfer, c: number): number {
+  const booked = t.bookings === undefined ? 0 : t.bookings.bookedBytes(c);
+  return t.extraBookedBytes === undefined ? booked : booked + (t.extraBookedBytes.get(c) ?? 0);
+}
+
+/**
+ * Residual volume given what is booked: ContactBookings.residualBytes, max(0, capacity − booked),
+ * with the capacity computed as ContactPlan.capacityBytes does (rate × (end − start)), so the
+ * same floating-point value, without a second call per contact.
+ */
+function residualOf(g: PlacementGraph, c: number, booked: number): number {
+  return Math.max(0, g.rateBytesPerSec[c]! * (g.endSec[c]! - g.startSec[c]!) - booked);
+}
+
+/** Drops from `pending[0 … count)` the nodes `settled` says are done; returns the new count. */
+function compact(pending: Int32Array, count: number, settled: (node: number) => boolean): number {
+  let kept = 0;
+  for (let k = 0; k < count; k++) {
+    const node = pending[k]!;
+    if (!settled(node)) pending[kept++] = node;
+  }
+  return kept;
+}
+
+
+/**
+ * Arrival over contact `c` of a bundle ready at its sender at `readySec` (cgr.ts semantics), or
+ * NaN when the contact cannot carry it.
+ */
+export function hopArrivalSec(g: PlacementGraph, t: Transfer, c: number, readySec: number): number {
+  const rate = g.rateBytesPerSec[c]!;
+  const start = g.startSec[c]!;
+  const end = g.endSec[c]!;
+  if (!(rate > 0)) return Number.NaN;
+  let txStartSec = Math.max(readySec, start);
+  if (t.bookings !== undefined || t.extraBookedBytes !== undefined) {
+    const booked = bookedOn(t, c);
+    if (residualOf(g, c, booked) < t.sizeBytes) return Number.NaN;
+    if (booked > 0) txStartSec += booked / rate;
+  }
+  const txEndSec = t.sizeBytes > 0 ? txStartSec + t.sizeBytes / rate : txStartSec;
+  if (!(txStartSec < end && txEndSec <= end)) return Number.NaN;
+  return txEndSec + g.owltSec[c]!;
+}
+
+/** First-byte transmission start of a hop (for route records), under the same semantics. */
+export function hopTxStartSec(g: PlacementGraph, t: Transfer, c: number, readySec: number): number {
+  const booked = bookedOn(t, c);
+  const txStartSec = Math.max(readySec, g.startSec[c]!);
+  return booked > 0 ? txStartSec + booked / g.rateBytesPerSec[c]! : txStartSec;
+}
+
+/**
+ * Earliest arrival at every node of a bundle of `t.sizeBytes` that is at `source` at `startSec`,
+ * scanned incrementally: each `advance` reads more contacts in start order, and every arrival at
+ * or before `finalUntilSec` is final (later contacts start later, so they can only bring later
+ * arrivals). Placement stops scanning as soon as no node reached later could win.
+ */
+export class ForwardScan {
+  /** Per node: earliest arrival so far (plan seconds), Infinity when not reached. */
+  readonly arrivalSec: Float64Array;
+  /** Per node: the contact that brought that arrival, −1 for the source and unreached nodes. */
+  readonly parentContact: Int32Array;
+  /** Contacts looked at so far (for benchmarks and tests). */
+  contactsScanned = 0;
+  readonly #g: PlacementGraph;
+  readonly #rules: ContactRules;
+  readonly #t: Transfer;
+  readonly #order: ScanOrder;
+  readonly #horizonSec: number;
+  readonly #stack: number[] = [];
+  readonly #improvedFlag: Uint8Array;
+  #improved: number[] = [];
+  #position: number;
+
+  /** Arrivals later than `horizonSec` are not looked for (the scan ends there). */
+  constructor(g: PlacementGraph, subset: ContactSubset, rules: ContactRules, t: Transfer, source: number, startSec: number, horizonSec: number) {
+    this.#g = g;
+    this.#rules = rules;
+    this.#t = t;
+    this.#order = subset.forward;
+    this.#horizonSec = horizonSec;
+    this.arrivalSec = new Float64Array(g.nodeCount).fill(Infinity);
+    this.parentContact = new Int32Array(g.nodeCount).fill(-1);
+    this.#improvedFlag = new Uint8Array(g.nodeCount);
+    this.arrivalSec[source] = startSec;
+    this.#stack.push(source);
+    this.#drainOpen();
+    // The subset leaves out contacts from nodes that may not hold the data; the input's location may
+    // be one (the data is there already), so its own contacts are taken here, all at once.
+    if (rules.accept[source] === 0) {
+      const out = g.outgoing;
+      for (let s = out.segFirst[source]!, last = out.segFirst[source + 1]!; s < last; s++) {
+        const end = out.segOffset[s + 1]!;
+        for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, startSec); p < end && out.keySec[p]! <= horizonSec; p++) this.#relax(out.contacts[p]!, startSec);
+      }
+      this.#drainOpen();
+    }
+    this.#position = lowerBound(this.#order.keySec, 0, this.#order.keySec.length, startSec);
+  }
+
+  /** Every arrival at or before this is final (Infinity once the contacts up to the horizon are all read). */
+  get finalUntilSec(): number {
+    if (this.#position >= this.#order.keySec.length) return Infinity;
+    const nextStartSec = this.#order.keySec[this.#position]!;
+    return nextStartSec > this.#horizonSec ? Infinity : nextStartSec;
+  }
+
+  /** Whether contacts up to the horizon remain to be read. */
+  get more(): boolean {
+    return this.finalUntilSec !== Infinity;
+  }
+
+  /** Reads up to `contacts` more contacts (in start order, up to the horizon). */
+  advance(contacts: number): void {
+    const { contact, from, to, keySec: startSec, owltSec } = this.#order;
+    const arrivalSec = this.arrivalSec;
+    const end = Math.min(startSec.length, this.#position + contacts);
+    let i = this.#position;
+    for (; i < end; i++) {
+      const keySec = startSec[i]!;
+      if (keySec > this.#horizonSec) break;
+      // Taken from its start only if the sender is there by then, and only if it could improve the receiver.
+      if (arrivalSec[from[i]!]! > keySec || arrivalSec[to[i]!]! <= keySec + owltSec[i]!) continue;
+      this.#relax(contact[i]!, keySec);
+      if (this.#stack.length > 0) this.#drainOpen();
+    }
+    this.contactsScanned += i - this.#position;
+    this.#position = i;
+  }
+
+  /** The nodes whose arrival improved since the last call (each once). */
+  takeImproved(): number[] {
+    const improved = this.#improved;
+    this.#improved = [];
+    for (const n of improved) this.#improvedFlag[n] = 0;
+    return improved;
+  }
+
+  #relax(c: number, readySec: number): void {
+    const g = this.#g;
+    if (!receivable(g, this.#rules, c)) return;
+    const v = g.to[c]!;
+    const size = this.#t.sizeBytes;
+    // As if nothing were booked first (booking only delays): most contacts stop here, without asking the bookings.
+    const txStartSec = Math.max(readySec, g.startSec[c]!);
+    const txEndSec = size > 0 ? txStartSec + size / g.rateBytesPerSec[c]! : txStartSec;
+    if (!(txStartSec < g.endSec[c]! && txEndSec <= g.endSec[c]!) || txEndSec + g.owltSec[c]! >= this.arrivalSec[v]!) return;
+    const arrival = hopArrivalSec(g, this.#t, c, readySec);
+    if (!(arrival < this.arrivalSec[v]!)) return;
+    this.arrivalSec[v] = arrival;
+    this.parentContact[v] = c;
+    this.#stack.push(v);
+    if (this.#improvedFlag[v] === 0) {
+      this.#improvedFlag[v] = 1;
+      this.#improved.push(v);
+    }
+  }
+
+  /** Contacts open when a node's arrival improved: start ≤ arrival < end. */
+  #drainOpen(): void {
+    const g = this.#g;
+    const out = g.outgoing;
+    const stack = this.#stack;
+    while (stack.length > 0) {
+      const u = stack.pop()!;
+      const atSec = this.arrivalSec[u]!;
+      for (let s = out.segFirst[u]!, last = out.segFirst[u + 1]!; s < last; s++) {
+        const end = out.segOffset[s + 1]!;
+        // Starts equal to the arrival too: the scan may have passed contacts starting at the same time.
+        for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, atSec - out.segDurationMaxSec[s]!); p < end && out.keySec[p]! <= atSec; p++) {
+          const c = out.contacts[p]!;
+          if (g.endSec[c]! > atSec) this.#relax(c, atSec);
+        }
+      }
+    }
+  }
+}
+
+/** Contacts of one duration class read at most by `firstHopArrivalBoundSec` before it settles for the bound it has. */
+const FIRST_HOP_SCAN_MAX = 64;
+
+/**
+ * A lower bound of when anything sent from `node` at `readySec` can arrive anywhere: its first
+ * outgoing contact whose receiver accepts the data, open at or starting after `readySec`, plus its
+ * light time, as if nothing were booked and the data took no time to send. Infinity when there is
+ * none. Cheap (a binary search and a short read per duration class), for bounding scores.
+ */
+export function firstHopArrivalBoundSec(g: PlacementGraph, rules: ContactRules, node: number, readySec: number): number {
+  const out = g.outgoing;
+  let boundSec = Infinity;
+  for (let s = out.segFirst[node]!, last = out.segFirst[node + 1]!; s < last; s++) {
+    const end = out.segOffset[s + 1]!;
+    let read = 0;
+    for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, readySec - out.segDurationMaxSec[s]!); p < end; p++) {
+      const startSec = out.keySec[p]!;
+      if (Math.max(readySec, startSec) >= boundSec) break;
+      if (++read > FIRST_HOP_SCAN_MAX) {
+        // Every contact before this one was unusable, so none arrives before this one starts.
+        boundSec = Math.min(boundSec, Math.max(readySec, startSec));
+        break;
+      }
+      const c = out.contacts[p]!;
+      if (g.endSec[c]! <= readySec || !receivable(g, rules, c)) continue;
+      boundSec = Math.min(boundSec, Math.max(readySec, startSec) + g.owltSec[c]!);
+      if (startSec >= readySec) break;
+    }
+  }
+  return boundSec;
+}
+
+export interface DepartureLabels {
+  /** Per node: the latest time a bundle may be ready there and still reach a target by the deadline; −Infinity if never. */
+  readonly departureSec: Float64Array;
+  /** Per node: the first contact of such a route, −1 at targets and unreached nodes. */
+  readonly nextContact: Int32Array;
+  readonly contactsScanned: number;
+}
+
+/**
+ * Latest departure from every node towards any of `targets` with arrival by `deadlineSec`. Exact
+ * for the nodes in `wanted` as far as it is at or after `wantedEarliestSec[node]`.
+ */
+export function latestDepartures(
+  g: PlacementGraph, subset: ContactSubset, rules: ContactRules, t: Transfer, targets: readonly number[], deadlineSec: number, wanted: Int32Array, wantedEarliestSec: Float64Array,
+): DepartureLabels {
+  const departureSec = new Float64Array(g.nodeCount).fill(-Infinity);
+  const nextContact = new Int32Array(g.nodeCount).fill(-1);
+  const stack: number[] = [];
+  const inc = g.incoming;
+  const relax = (c: number, latestArrivalSec: number): void => {
+    if (!receivable(g, rules, c)) return;
+    const u = g.from[c]!;
+    const rate = g.rateBytesPerSec[c]!;
+    const start = g.startSec[c]!;
+    const end = g.endSec[c]!;
+    const txEndMaxSec = Math.min(end, latestArrivalSec - g.owltSec[c]!);
+    if (!(txEndMaxSec > start) && !(t.sizeBytes === 0 && txEndMaxSec >= start)) return;
+    if (departureSec[u]! >= txEndMaxSec) return;
+    // Zero bytes: the first byte must leave strictly before the end (cgr.ts: txStart < end).
+    let txStartMaxSec = t.sizeBytes > 0 ? txEndMaxSec - t.sizeBytes / rate : txEndMaxSec < end ? txEndMaxSec : end - Math.max(1, Math.abs(end)) * Number.EPSILON;
+    // As if nothing were booked first (booking only makes the departure earlier).
+    if (!(txStartMaxSec >= start) || txStartMaxSec <= departureSec[u]!) return;
+    let booked = 0;
+    if (t.bookings !== undefined || t.extraBookedBytes !== undefined) {
+      booked = bookedOn(t, c);
+      if (residualOf(g, c, booked) < t.sizeBytes) return;
+    }
+    const bookedSec = booked > 0 ? booked / rate : 0;
+    if (!(txStartMaxSec >= start + bookedSec)) return;
+    if (bookedSec > 0) txStartMaxSec -= bookedSec;
+    if (!(txStartMaxSec > departureSec[u]!)) return;
+    departureSec[u] = txStartMaxSec;
+    nextContact[u] = c;
+    stack.push(u);
+  };
+  // Contacts into v that the latest arrival there cuts short: the contact is still open at latest − owlt.
+  const drainOpen = (): void => {
+    while (stack.length > 0) {
+      const v = stack.pop()!;
+      const latestSec = departureSec[v]!;
+      const owltMaxSec = g.incomingOwltMaxSec[v]!;
+      for (let s = inc.segFirst[v]!, last = inc.segFirst[v + 1]!; s < last; s++) {
+        const end = inc.segOffset[s + 1]!;
+        const untilSec = latestSec + inc.segDurationMaxSec[s]!;
+        for (let p = lowerBound(inc.keySec, inc.segOffset[s]!, end, latestSec - owltMaxSec); p < end && inc.keySec[p]! < untilSec; p++) {
+          const c = inc.contacts[p]!;
+          // Ends equal to latest − owlt too: the scan may have passed contacts ending at the same time.
+          if (latestSec - g.owltSec[c]! <= g.endSec[c]! && g.startSec[c]! < latestSec) relax(c, latestSec);
+        }
+      }
+    }
+  };
+  for (const target of targets) {
+    departureSec[target] = deadlineSec;
+    stack.push(target);
+  }
+  drainOpen();
+  let horizonSec = Infinity;
+  for (const w of wanted) horizonSec = Math.min(horizonSec, wantedEarliestSec[w]!);
+  const pending = Int32Array.from(wanted);
+  let pendingCount = pending.length;
+  const back = subset.backward;
+  const count = back.contact.length;
+  // Latest first: skip the contacts ending after the deadline (their open part was relaxed above).
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (back.keySec[mid]! > deadlineSec) lo = mid + 1;
+    else hi = mid;
+  }
+  const first = lo;
+  let i = lo;
+  for (; i < count; i++) {
+    const p = i;
+    const keySec = back.keySec[p]!;
+    if (keySec < horizonSec) break;
+    if ((i - first) % SETTLED_CHECK_CONTACTS === 0) {
+      pendingCount = compact(pending, pendingCount, (w) => departureSec[w]! >= keySec || wantedEarliestSec[w]! > keySec);
+      if (pendingCount === 0) break;
+    }
+    // Taken whole only if the receiver may still forward after its end; skipped if the sender already leaves later.
+    const latestSec = departureSec[back.to[p]!]!;
+    if (latestSec - back.owltSec[p]! < keySec || departureSec[back.from[p]!]! >= keySec) continue;
+    relax(back.contact[p]!, latestSec);
+    if (stack.length > 0) drainOpen();
+  }
+  return { departureSec, nextContact, contactsScanned: i - first };
+}
+
+export interface TargetArrival {
+  readonly arrivalSec: number;
+  readonly target: number;
+  /** Contact indices from the source to the target, in order. */
+  readonly contacts: readonly number[];
+}
+
+/** Binary min-heap of nodes keyed by a Float64Array, with lazy deletion. */
+class NodeHeap {
+  readonly #nodes: number[] = [];
+  readonly #keys: number[] = [];
+
+  get size(): number {
+    return this.#nodes.length;
+  }
+
+  minKey(): number {
+    return this.#keys[0]!;
+  }
+
+  push(node: number, key: number): void {
+    const nodes = this.#nodes;
+    const keys = this.#keys;
+    let i = nodes.length;
+    nodes.push(node);
+    keys.push(key);
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (keys[up]! <= key) break;
+      nodes[i] = nodes[up]!;
+      keys[i] = keys[up]!;
+      i = up;
+    }
+    nodes[i] = node;
+    keys[i] = key;
+  }
+
+  pop(): number {
+    const nodes = this.#nodes;
+    const keys = this.#keys;
+    const top = nodes[0]!;
+    const lastNode = nodes.pop()!;
+    const lastKey = keys.pop()!;
+    const size = nodes.length;
+    if (size === 0) return top;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= size) break;
+      if (child + 1 < size && keys[child + 1]! < keys[child]!) child += 1;
+      if (keys[child]! >= lastKey) break;
+      nodes[i] = nodes[child]!;
+      keys[i] = keys[child]!;
+      i = child;
+    }
+    nodes[i] = lastNode;
+    keys[i] = lastKey;
+    return top;
+  }
+}
+
+/** Nodes one targeted search may settle at most; beyond it the search gives up (returns undefined). */
+export const TARGETED_SETTLED_MAX = 100_000;
+
+/**
+ * Earliest arrival at any node with `isTarget[node] === 1` of a bundle ready at `source` at
+ * `startSec`, arriving by `boundSec` at the latest; undefined when there is none. The route is
+ * the chain of contacts that made each arrival.
+ */
+export function earliestArrivalAt(
+  g: PlacementGraph, rules: ContactRules, t: Transfer, source: number, startSec: number, isTarget: Uint8Array, boundSec: number,
+): TargetArrival | undefined {
+  if (isTarget[source] === 1) return { arrivalSec: startSec, target: source, contacts: [] };
+  const arrivalSec = new Map<number, number>([[source, startSec]]);
+  const parent = new Map<number, number>();
+  const settled = new Set<number>();
+  const heap = new NodeHeap();
+  heap.push(source, startSec);
+  let bestSec = boundSec;
+  let best = -1;
+  const out = g.outgoing;
+  const relax = (c: number, readySec: number): void => {
+    if (!receivable(g, rules, c)) return;
+    const v = g.to[c]!;
+    if (settled.has(v)) return;
+    const arrival = hopArrivalSec(g, t, c, readySec);
+    if (!(arrival <= bestSec) || !(arrival < (arrivalSec.get(v) ?? Infinity))) return;
+    arrivalSec.set(v, arrival);
+    parent.set(v, c);
+    if (isTarget[v] === 1) {
+      if (arrival < bestSec || best === -1) {
+        bestSec = arrival;
+        best = v;
+      }
+    } else heap.push(v, arrival);
+  };
+  while (heap.size > 0 && settled.size < TARGETED_SETTLED_MAX) {
+    if (heap.minKey() >= bestSec && best !== -1) break;
+    const u = heap.pop();
+    if (settled.has(u)) continue;
+    settled.add(u);
+    const atSec = arrivalSec.get(u)!;
+    // Open contacts first (terrestrial links bound the search early), then later ones up to the bound.
+    for (let s = out.segFirst[u]!, last = out.segFirst[u + 1]!; s < last; s++) {
+      const end = out.segOffset[s + 1]!;
+      for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, atSec - out.segDurationMaxSec[s]!); p < end && out.keySec[p]! <= atSec; p++) {
+        const c = out.contacts[p]!;
+        if (g.endSec[c]! > atSec) relax(c, atSec);
+      }
+    }
+    for (let s = out.segFirst[u]!, last = out.segFirst[u + 1]!; s < last; s++) {
+      const end = out.segOffset[s + 1]!;
+      for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, atSec); p < end; p++) {
+        if (out.keySec[p]! > bestSec) break;
+        const c = out.contacts[p]!;
+        if (out.keySec[p]! > atSec) relax(c, atSec);
+      }
+    }
+  }
+  if (best === -1) return undefined;
+  const contacts: number[] = [];
+  for (let v = best; v !== source; v = g.from[parent.get(v)!]!) {
+    contacts.push(parent.get(v)!);
+    if (contacts.length > g.nodeCount) throw new Error('route reconstruction loops');
+  }
+  return { arrivalSec: bestSec, target: best, contacts: contacts.reverse() };
+}

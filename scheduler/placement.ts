@@ -1,0 +1,723 @@
+// Where a job runs: a filter/score pipeline in the manner of the Kubernetes scheduling framework,
+// over plain data and an explicit `nowMs` (no I/O, no wall time).
+//
+// 1. Filters, node by node, first failure wins: orbital policy, affinity and anti-affinity,
+//    architecture, runtime, resources (minus load), attestations, reputation floor, price,
+//    sovereignty at rest, processing footprint of ground nodes (placement-filters.ts).
+// 2. Scores in [0, 1], weighted, higher is better (placement-score.ts): completion (how early before
+//    the deadline the result is back), cost, reputation, spread.
+// 3. Contact-aware estimates, with the job's sovereignty applied to every contact
+//    (placement-search.ts), found best first rather than for every node:
+//    - one forward scan from the input's location reads the plan's contacts in time order and
+//      settles every node's earliest input arrival, in arrival order;
+//    - a node that is settled gets an upper bound of its score — its result taken to arrive the
+//      moment it finishes (input arrival or its queue, then its blackouts, plus the execution);
+//    - the node with the best bound is evaluated exactly: a satellite's processing footprint (which
+//      may delay its start), then the result's earliest arrival at an allowed station (a targeted
+//      search, with the input's volume on the contacts it uses), which gives its exact score;
+//    - a node not yet settled arrives later than the scan, which bounds its score too; the scan
+//      stops as soon as the best exact score beats that bound (Fagin's threshold algorithm), so a
+//      placement reads the plan only as far as a better node could still appear.
+//    The chosen node is therefore the best of all, while most nodes are neither scanned to nor
+//    evaluated; the explanation says how many were. When many evaluations fail on the deadline, one
+//    backward search (latest departure towards the allowed stations) prunes the rest in bulk.
+// 4. The chosen node's routes: contact-plans' CGR `bestRoute` (with the bookings) when its route
+//    keeps to the job's sovereignty rules and arrives as early (it then also has CGR's tie-breaks);
+//    otherwise the sovereignty-respecting route the search found, which follows the same hop
+//    semantics. Either way every hop is re-derived from the plan and checked before it is returned.
+// 5. Every rejected class of nodes is recorded (count, up to 5 examples, why). When nothing fits,
+//    the same search runs again with the deadline lifted to the end of the plan and completion as
+//    the only score, and the earliest result arrival it finds is `earliestFeasibleMs`.
+import assert from 'node:assert/strict';
+import { OrbitfedError } from '../common/index.ts';
+import { bestRoute, type ContactBookings, type ContactPlan, type ElementSet, type Route, type RouteHop } from '../contact-plans/index.ts';
+import type { CountryBorders } from './country-borders.ts';
+import type { JobSpec } from './job-spec.ts';
+import type { NodeSpec } from './node-spec.ts';
+import { NodeCatalog } from './placement-catalog.ts';
+import { contactSubsetOf, type ContactSubset } from './placement-contact-subset.ts';
+import { filterNode, priceMinorEstimate, priceMinorOf, reputationOf, type FilterContext, type NodeLoad, type RejectionReason } from './placement-filters.ts';
+import {
+  ACCEPT_FROM_GROUND, ACCEPT_FROM_ORBIT, earliestArrivalAt, firstHopArrivalBoundSec, ForwardScan, hopArrivalSec, hopTxStartSec, latestDepartures, type ContactRules, type Transfer,
+} from './placement-search.ts';
+import { scoreOf, SCORE_WEIGHTS_DEFAULT, spreadKeyOf, type ScoreWeights } from './placement-score.ts';
+import { hasDownlinkRule, mayReceiveDownlink, mayRestAt, restrictsRoutes, routeRulesKey, sovereigntyRulesOf, type SovereigntyRules } from './sovereignty.ts';
+
+export type { NodeLoad, RejectionReason } from './placement-filters.ts';
+
+export interface PlacementPolicy {
+  readonly weights: ScoreWeights;
+  /** Nodes evaluated exactly at most per decision; past it the best evaluated node wins (said in the explanation). */
+  readonly exactEvaluationsMax: number;
+  /** Floor for every job, on top of the job's own `minReputationPpm`. */
+  readonly reputationFloorPpm: number;
+}
+
+export const PLACEMENT_POLICY_DEFAULT: PlacementPolicy = { weights: SCORE_WEIGHTS_DEFAULT, exactEvaluationsMax: 256, reputationFloorPpm: 0 };
+
+export interface PlacementInput {
+  readonly job: JobSpec;
+  /** The registered nodes, or a NodeCatalog prepared once for them and `plan` (much faster for many placements). */
+  readonly nodes: readonly NodeSpec[] | NodeCatalog;
+  readonly plan: ContactPlan;
+  /** Volume already booked on the plan's contacts; read, never changed. */
+  readonly bookings: ContactBookings;
+  readonly nowMs: number;
+  /** Per node id: what placed and running jobs already ask of it. */
+  readonly load?: ReadonlyMap<string, NodeLoad> | undefined;
+  /** Jobs per spread key ("operator:<operator>", "country:<country or registry>"), for the spread score. */
+  readonly spreadCounts?: ReadonlyMap<string, number> | undefined;
+  /** Per node id: reputation from the ledger, over `NodeSpec.reputationPpm`. */
+  readonly reputationPpm?: ReadonlyMap<string, number> | undefined;
+  /** With a node array only (a NodeCatalog carries its own): see NodeCatalogInput. */
+  readonly chainId?: string | undefined;
+  readonly auditorKeys?: ReadonlyMap<string, Uint8Array> | undefined;
+  readonly elements?: readonly ElementSet[] | undefined;
+  readonly borders?: CountryBorders | undefined;
+  readonly policy?: Partial<PlacementPolicy> | undefined;
+}
+
+export interface Placed {
+  readonly nodeId: string;
+  /** From the input's location to the node; no hops when the input is already there. Plan seconds. */
+  readonly inputRoute: Route;
+  /** From the node to `resultStation`; no hops when the node is that station. */
+  readonly resultRoute: Route;
+  readonly inputArrivalMs: number;
+  readonly startMs: number;
+  readonly finishMs: number;
+  readonly resultArrivalMs: number;
+  readonly resultStation: string;
+  /** Estimated price: executionHours × (cores × cpu + GiB × memoryGiB + GPUs × gpu), in whole minor units rounded up (decimal string). */
+  readonly priceMinor: { readonly currency: string; readonly amount: string };
+  readonly score: number;
+  readonly scoreParts: Readonly<Record<string, number>>;
+}
+
+export interface Rejection {
+  readonly reason: RejectionReason;
+  readonly nodes: number;
+  /** Up to 5 node ids. */
+  readonly examples: readonly string[];
+  readonly detail: string;
+}
+
+export interface PlacementDecision {
+  readonly placed: Placed | null;
+  readonly rejected: readonly Rejection[];
+  /** When refused because of time: the earliest result arrival (Unix ms) any node that passed the filters could make. */
+  readonly earliestFeasibleMs?: number;
+  readonly explanation: readonly string[];
+}
+
+const EXAMPLES_MAX = 5;
+const MS_PER_SEC = 1000;
+/** Contacts the forward scan reads between two looks at the nodes it settled. */
+const SCAN_CHUNK_CONTACTS = 4096;
+/** Failed exact evaluations after which one backward search prunes the rest in bulk. */
+const FAILED_EVALUATIONS_BEFORE_BULK = 16;
+
+/** Why nodes were rejected, grouped by reason in the order first seen. */
+class Rejections {
+  readonly #byReason = new Map<RejectionReason, { nodes: number; examples: string[]; details: Map<string, number> }>();
+  /** Kinds of detail kept per reason (the rest are counted under the reason only). */
+  static readonly DETAILS_MAX = 8;
+
+  add(reason: RejectionReason, nodeId: string, detail: string): void {
+    let entry = this.#byReason.get(reason);
+    if (entry === undefined) this.#byReason.set(reason, (entry = { nodes: 0, examples: [], details: new Map() }));
+    entry.nodes += 1;
+    if (entry.examples.length < EXAMPLES_MAX) entry.examples.push(nodeId);
+    const seen = entry.details.get(detail);
+    if (seen !== undefined) entry.details.set(detail, seen + 1);
+    else if (entry.details.size < Rejections.DETAILS_MAX) entry.details.set(detail, 1);
+  }
+
+  get size(): number {
+    return this.#byReason.size;
+  }
+
+  list(): Rejection[] {
+    return [...this.#byReason].map(([reason, e]) => ({
+      reason,
+      nodes: e.nodes,
+      examples: e.examples,
+      detail: [...e.details].sort((a, b) => b[1] - a[1]).map(([d, n]) => (e.details.size === 1 ? d : `${d} (${n})`)).join('; '),
+    }));
+  }
+}
+
+/** A node that passed the filters. */
+interface Candidate {
+  readonly index: number;
+  readonly node: NodeSpec;
+  readonly graphNode: number;
+  readonly queueMs: number;
+  readonly staticParts: { readonly cost: number; readonly reputation: number; readonly spread: number };
+}
+
+interface Evaluated {
+  readonly candidate: Candidate;
+  readonly inputArrivalSec: number;
+  readonly startMs: number;
+  readonly finishMs: number;
+  readonly inputContacts: readonly number[];
+  readonly resultContacts: readonly number[];
+  readonly resultArrivalSec: number;
+  /** Catalog index of the station that receives the result. */
+  readonly resultStation: number;
+  readonly score: number;
+  readonly scoreParts: Readonly<Record<string, number>>;
+}
+
+/** What does not change between the decision's passes. */
+interface Context {
+  readonly catalog: NodeCatalog;
+  readonly job: JobSpec;
+  readonly rules: SovereigntyRules;
+  readonly contactRules: ContactRules;
+  readonly subset: ContactSubset;
+  readonly targets: readonly number[];
+  readonly isTarget: Uint8Array;
+  readonly bookings: ContactBookings;
+  readonly nowMs: number;
+  readonly epochMs: number;
+  readonly policy: PlacementPolicy;
+  readonly locationIndex: number;
+  readonly locationNode: number;
+}
+
+/** Decides where `input.job` runs (pure). Throws OrbitfedError for inputs that do not fit together (unknown nodes, bookings of another plan). */
+export function placeJob(input: PlacementInput): PlacementDecision {
+  const policy: PlacementPolicy = { ...PLACEMENT_POLICY_DEFAULT, ...input.policy };
+  const { job, plan, bookings, nowMs } = input;
+  const catalog = input.nodes instanceof NodeCatalog
+    ? input.nodes
+    : new NodeCatalog({ nodes: input.nodes, plan, chainId: input.chainId, auditorKeys: input.auditorKeys, elements: input.elements, borders: input.borders });
+  checkInputs(input, catalog);
+  const g = catalog.graph;
+  const rules = sovereigntyRulesOf(job);
+  const rejections = new Rejections();
+  const explanation: string[] = [];
+  const locationIndex = catalog.indexOf(job.input.location)!;
+
+  // Who may hold the data and who may receive it from space, per plan node, and the contacts that leaves.
+  const derived = catalog.derivedForRules(routeRulesKey(rules), () => {
+    const contactRules = contactRulesOf(catalog, rules);
+    return { contactRules, subset: contactSubsetOf(g, contactRules), anyStation: deliveryTargets(catalog, [], rules) };
+  }, (value) => value.subset.copiedContacts);
+  const { contactRules, subset } = derived;
+  const targets = job.result.deliverTo.length === 0 ? derived.anyStation : deliveryTargets(catalog, job.result.deliverTo, rules);
+  const isTarget = new Uint8Array(g.nodeCount);
+  for (const t of targets) if (catalog.graphNodeOf[t]! >= 0) isTarget[catalog.graphNodeOf[t]!] = 1;
+
+  // 1. Filters.
+  const filterContext: FilterContext = { job, rules, catalog, load: input.load, reputationPpm: input.reputationPpm, reputationFloorPpm: policy.reputationFloorPpm };
+  const survivors: Candidate[] = [];
+  catalog.nodes.forEach((node, index) => {
+    const verdict = filterNode(filterContext, node, index);
+    if (verdict !== undefined) {
+      rejections.add(verdict.reason, node.id, verdict.detail);
+      return;
+    }
+    const spreadKey = spreadKeyOf(node, job.spreadKey);
+    const maxPrice = job.maxPriceMinor.amount;
+    survivors.push({
+      index, node, graphNode: catalog.graphNodeOf[index]!, queueMs: input.load?.get(node.id)?.queuedExecutionMs ?? 0,
+      staticParts: {
+        cost: maxPrice === 0 ? 1 : Math.max(0, 1 - priceMinorEstimate(job, node) / maxPrice),
+        reputation: reputationOf(filterContext, node) / 1_000_000,
+        spread: spreadKey === undefined ? 1 : 1 / (1 + (input.spreadCounts?.get(spreadKey) ?? 0)),
+      },
+    });
+  });
+  explanation.push(`${catalog.nodes.length} registered nodes; ${survivors.length} passed the filters (orbital policy, affinity, architecture, runtime, resources, attestations, reputation, price, sovereignty at rest, processing footprint of ground nodes).`);
+  if (survivors.length === 0) {
+    explanation.push('No node passed the filters.');
+    return { placed: null, rejected: rejections.list(), explanation };
+  }
+  if (targets.length === 0) {
+    for (const c of survivors) rejections.add('sovereignty-downlink', c.node.id, 'no registered ground station is in deliverTo, allowed to receive the data and allowed to hold it');
+    explanation.push('No ground station may receive the result under the job\'s deliverTo and sovereignty rules.');
+    return { placed: null, rejected: rejections.list(), explanation };
+  }
+
+  // 2–3. Best first over the contact plan.
+  const ctx: Context = {
+    catalog, job, rules, contactRules, subset, targets, isTarget, bookings, nowMs, epochMs: plan.epochMs!, policy, locationIndex,
+    locationNode: catalog.graphNodeOf[locationIndex]!,
+  };
+  const outcome = decide(ctx, survivors, job.deadlineMs, policy.weights, (c, reason, detail) => rejections.add(reason, c.node.id, detail));
+  if (outcome.winner !== undefined) {
+    const placed = placedOf(outcome.winner, ctx, explanation, outcome);
+    return { placed, rejected: rejections.list(), explanation };
+  }
+
+  // Refused: when was the earliest any of them could have delivered?
+  const decision: { placed: null; rejected: Rejection[]; earliestFeasibleMs?: number; explanation: string[] } = { placed: null, rejected: rejections.list(), explanation };
+  explanation.push(`${outcome.evaluated} nodes evaluated exactly; none can deliver the result by the deadline ${iso(job.deadlineMs)}.`);
+  const openEndMs = Math.max(ctx.epochMs + g.endMaxSec * MS_PER_SEC, nowMs + job.executionMs + Math.max(0, ...survivors.map((c) => c.queueMs))) + MS_PER_SEC;
+  const relaxed = decide(ctx, survivors, openEndMs, { completion: 1, cost: 0, reputation: 0, spread: 0 }, () => {});
+  if (relaxed.winner !== undefined) {
+    const earliestMs = ctx.epochMs + relaxed.winner.resultArrivalSec * MS_PER_SEC;
+    decision.earliestFeasibleMs = earliestMs;
+    explanation.push(`The earliest any of them could deliver is ${iso(earliestMs)} (${relaxed.winner.candidate.node.id}).`);
+  } else explanation.push('None of them can receive the input and deliver the result anywhere within the contact plan under the job\'s rules.');
+  return decision;
+}
+
+interface Outcome {
+  readonly winner: Evaluated | undefined;
+  readonly evaluated: number;
+  /** Nodes settled by the forward scan but never evaluated: their bound could not beat the winner. */
+  readonly outscored: number;
+  /** Nodes the scan never reached: their input would have arrived after the winner's bound. */
+  readonly unreached: number;
+  readonly contactsScanned: number;
+  readonly stoppedAtLimit: boolean;
+}
+
+/** Max-heap entry: a candidate with an upper bound of its score, or its exact evaluation. */
+interface Entry {
+  readonly key: number;
+  readonly candidate: Candidate;
+  readonly arrivalSec: number;
+  readonly startMs: number;
+  /** Whether `key` already counts the node's first usable contact after it finishes (see `settle`). */
+  readonly refined: boolean;
+  readonly exact: Evaluated | undefined;
+}
+
+function before(a: Entry, b: Entry): boolean {
+  if (a.key !== b.key) return a.key > b.key;
+  if ((a.exact !== undefined) !== (b.exact !== undefined)) return a.exact !== undefined;
+  return a.candidate.node.id < b.candidate.node.id;
+}
+
+class EntryHeap {
+  #items: Entry[] = [];
+
+  get size(): number {
+    return this.#items.length;
+  }
+
+  peek(): Entry {
+    return this.#items[0]!;
+  }
+
+  push(entry: Entry): void {
+    const items = this.#items;
+    items.push(entry);
+    let i = items.length - 1;
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (!before(entry, items[up]!)) break;
+      items[i] = items[up]!;
+      i = up;
+    }
+    items[i] = entry;
+  }
+
+  pop(): Entry {
+    const items = this.#items;
+    const top = items[0]!;
+    const last = items.pop()!;
+    if (items.length > 0) {
+      let i = 0;
+      for (;;) {
+        let child = 2 * i + 1;
+        if (child >= items.length) break;
+        if (child + 1 < items.length && before(items[child + 1]!, items[child]!)) child += 1;
+        if (!before(items[child]!, last)) break;
+        items[i] = items[child]!;
+        i = child;
+      }
+      items[i] = last;
+    }
+    return top;
+  }
+
+  /** Removes the entries `drop` says go (and rebuilds the heap). */
+  prune(drop: (entry: Entry) => boolean): void {
+    const kept = this.#items.filter((e) => !drop(e));
+    this.#items = [];
+    for (const e of kept) this.push(e);
+  }
+}
+
+/**
+ * The best node for a deadline and weights (step 3), or none. Rejections of nodes that cannot make
+ * the deadline go to `onReject`.
+ */
+function decide(ctx: Context, survivors: readonly Candidate[], deadlineMs: number, weights: ScoreWeights, onReject: (c: Candidate, reason: RejectionReason, detail: string) => void): Outcome {
+  const { job, catalog, epochMs, nowMs } = ctx;
+  const g = catalog.graph;
+  const horizonMs = deadlineMs - nowMs;
+  const deadlineSec = (deadlineMs - epochMs) / MS_PER_SEC;
+  const nowSec = (nowMs - epochMs) / MS_PER_SEC;
+  const timeDetail = `the input cannot reach it and the result an allowed station by the deadline ${iso(deadlineMs)} (contact plan, booked volume, sovereignty rules)`;
+  if (horizonMs <= 0) {
+    for (const c of survivors) onReject(c, 'deadline', `the deadline ${iso(deadlineMs)} is not after now (${iso(nowMs)})`);
+    return { winner: undefined, evaluated: 0, outscored: 0, unreached: 0, contactsScanned: 0, stoppedAtLimit: false };
+  }
+  const staticOf = (c: Candidate): number => weights.cost * c.staticParts.cost + weights.reputation * c.staticParts.reputation + weights.spread * c.staticParts.spread;
+  let staticMax = -Infinity;
+  for (const c of survivors) staticMax = Math.max(staticMax, staticOf(c));
+  const completionOf = (resultArrivalMs: number): number => Math.min(1, Math.max(0, (deadlineMs - resultArrivalMs) / horizonMs));
+  /** Upper bound of the score of any node whose input arrives after `atSec`. */
+  const boundAfter = (atSec: number): number => weights.completion * completionOf(epochMs + atSec * MS_PER_SEC + job.executionMs) + staticMax;
+
+  // 0 unreached, 1 settled (in the heap), 2 done (evaluated or rejected), 3 reached but not settled.
+  const state = new Uint8Array(survivors.length);
+  const survivorOf = new Int32Array(g.nodeCount).fill(-1);
+  survivors.forEach((c, k) => {
+    if (c.graphNode >= 0) survivorOf[c.graphNode] = k;
+  });
+  const heap = new EntryHeap();
+  let latestDeparture: Float64Array | undefined;
+  const settle = (k: number, arrivalSec: number): void => {
+    const c = survivors[k]!;
+    const readyMs = Math.max(epochMs + arrivalSec * MS_PER_SEC, nowMs + c.queueMs);
+    const startMs = afterBlackouts(c.node, readyMs, job.executionMs);
+    const finishMs = startMs + job.executionMs;
+    state[k] = 2;
+    if (finishMs > deadlineMs || (latestDeparture !== undefined && c.graphNode >= 0 && finishMs > epochMs + latestDeparture[c.graphNode]! * MS_PER_SEC)) {
+      if (startMs > readyMs && readyMs + job.executionMs <= deadlineMs) onReject(c, 'blackout', `its blackouts push the run past the deadline ${iso(deadlineMs)}`);
+      else onReject(c, 'deadline', timeDetail);
+      return;
+    }
+    state[k] = 1;
+    // First bound: the result arrives when the job finishes. Refined when it comes to the top (evaluateTop).
+    const refined = c.graphNode < 0 || ctx.isTarget[c.graphNode] === 1;
+    heap.push({ key: weights.completion * completionOf(finishMs) + staticOf(c), candidate: c, arrivalSec, startMs, refined, exact: undefined });
+  };
+
+  // The input's own node has it now; nodes without contacts can only run it if they hold it.
+  survivors.forEach((c, k) => {
+    if (c.index === ctx.locationIndex) settle(k, nowSec);
+    else if (c.graphNode < 0) {
+      state[k] = 2;
+      onReject(c, 'no-route', 'the node has no contacts in the plan');
+    }
+  });
+  const scan = ctx.locationNode >= 0
+    ? new ForwardScan(g, ctx.subset, ctx.contactRules, { sizeBytes: job.input.sizeBytes, bookings: ctx.bookings }, ctx.locationNode, nowSec, deadlineSec - job.executionMs / MS_PER_SEC)
+    : undefined;
+
+  let evaluated = 0;
+  let failed = 0;
+  let bestExact: Evaluated | undefined;
+  let stoppedAtLimit = false;
+  /** Evaluates heap tops whose bound reaches `limit`; returns the winner when an exact score comes first. */
+  const evaluateTop = (limit: number): Evaluated | undefined => {
+    while (heap.size > 0) {
+      const top = heap.peek();
+      if (top.exact !== undefined) return top.key >= limit ? top.exact : undefined;
+      if (top.key < limit) return undefined;
+      if (evaluated >= ctx.policy.exactEvaluationsMax && bestExact !== undefined) {
+        stoppedAtLimit = true;
+        return bestExact;
+      }
+      heap.pop();
+      if (!top.refined) {
+        // The result arrives no earlier than the node's first usable contact after it finishes.
+        const finishMs = top.startMs + job.executionMs;
+        const resultBoundMs = epochMs + firstHopArrivalBoundSec(g, ctx.contactRules, top.candidate.graphNode, (finishMs - epochMs) / MS_PER_SEC) * MS_PER_SEC;
+        heap.push({ ...top, key: weights.completion * completionOf(Math.max(finishMs, resultBoundMs)) + staticOf(top.candidate), refined: true });
+        continue;
+      }
+      if (failed >= FAILED_EVALUATIONS_BEFORE_BULK && latestDeparture === undefined) {
+        const ld = bulkLatestDepartures(ctx, survivors, state, deadlineSec, nowSec);
+        latestDeparture = ld;
+        const late = (e: Entry): boolean => e.exact === undefined && e.candidate.graphNode >= 0 && e.startMs + job.executionMs > epochMs + ld[e.candidate.graphNode]! * MS_PER_SEC;
+        heap.prune((e) => {
+          if (!late(e)) return false;
+          onReject(e.candidate, 'deadline', timeDetail);
+          return true;
+        });
+        if (late(top)) {
+          onReject(top.candidate, 'deadline', timeDetail);
+          continue;
+        }
+      }
+      evaluated += 1;
+      const result = evaluate(top, ctx, scan, deadlineMs, weights, onReject, timeDetail);
+      if (result === undefined) {
+        failed += 1;
+        continue;
+      }
+      if (bestExact === undefined || result.score > bestExact.score) bestExact = result;
+      heap.push({ key: result.score, candidate: top.candidate, arrivalSec: top.arrivalSec, startMs: result.startMs, refined: true, exact: result });
+    }
+    return undefined;
+  };
+
+  let winner: Evaluated | undefined;
+  let waiting: number[] = [];
+  for (;;) {
+    const finalSec = scan === undefined ? Infinity : scan.finalUntilSec;
+    if (scan !== undefined) {
+      for (const v of scan.takeImproved()) {
+        const k = survivorOf[v]!;
+        if (k >= 0 && state[k] === 0) {
+          state[k] = 3;
+          waiting.push(k);
+        }
+      }
+      const stillWaiting: number[] = [];
+      for (const k of waiting) {
+        const arrivalSec = scan.arrivalSec[survivors[k]!.graphNode]!;
+        if (arrivalSec <= finalSec) settle(k, arrivalSec);
+        else stillWaiting.push(k);
+      }
+      waiting = stillWaiting;
+    }
+    winner = evaluateTop(finalSec === Infinity ? -Infinity : boundAfter(finalSec));
+    if (winner !== undefined || scan === undefined || !scan.more) break;
+    scan.advance(SCAN_CHUNK_CONTACTS);
+  }
+  let outscored = 0;
+  let unreached = 0;
+  survivors.forEach((c, k) => {
+    if (winner !== undefined) {
+      if (state[k] === 1 || state[k] === 3) outscored += 1;
+      else if (state[k] === 0) unreached += 1;
+    } else if (state[k] === 0 || state[k] === 3) onReject(c, 'deadline', timeDetail);
+  });
+  return { winner, evaluated, outscored, unreached, contactsScanned: scan?.contactsScanned ?? 0, stoppedAtLimit };
+}
+
+/** One backward search: the latest time each remaining candidate's result may leave and still arrive by the deadline. */
+function bulkLatestDepartures(ctx: Context, survivors: readonly Candidate[], state: Uint8Array, deadlineSec: number, nowSec: number): Float64Array {
+  const g = ctx.catalog.graph;
+  const open = survivors.filter((c, k) => c.graphNode >= 0 && state[k] !== 2);
+  const earliestFinishSec = new Float64Array(g.nodeCount);
+  for (const c of open) earliestFinishSec[c.graphNode] = nowSec + (c.queueMs + ctx.job.executionMs) / MS_PER_SEC;
+  const targets = ctx.targets.map((t) => ctx.catalog.graphNodeOf[t]!).filter((n) => n >= 0);
+  return latestDepartures(g, ctx.subset, ctx.contactRules, { sizeBytes: ctx.job.result.sizeBytes, bookings: ctx.bookings }, targets, deadlineSec,
+    Int32Array.from(open, (c) => c.graphNode), earliestFinishSec).departureSec;
+}
+
+function iso(ms: number): string {
+  return Number.isFinite(ms) ? new Date(Math.round(ms)).toISOString() : String(ms);
+}
+
+function checkInputs(input: PlacementInput, catalog: NodeCatalog): void {
+  const { job, plan, bookings } = input;
+  if (plan.epochMs === undefined) throw new OrbitfedError('ORBITFED_PLACEMENT_PLAN_EPOCH', 'the contact plan has no absolute time base (epochMs); placement needs one', { field: 'plan' });
+  if (catalog.plan !== plan) throw new OrbitfedError('ORBITFED_PLACEMENT_CATALOG_PLAN', 'the node catalog was prepared for another contact plan', { field: 'nodes' });
+  if (bookings.planHash !== plan.hash) throw new OrbitfedError('ORBITFED_PLACEMENT_BOOKINGS_PLAN', `the bookings belong to plan ${bookings.planHash.slice(0, 12)}…, not ${plan.hash.slice(0, 12)}…`, { field: 'bookings' });
+  if (!Number.isFinite(input.nowMs)) throw new OrbitfedError('ORBITFED_PLACEMENT_NOW', `nowMs must be a finite Unix time (got ${input.nowMs})`, { field: 'nowMs' });
+  if (catalog.indexOf(job.input.location) === undefined) {
+    throw new OrbitfedError('ORBITFED_PLACEMENT_UNKNOWN_NODE', `input location ${job.input.location} is not a registered node`, { field: '/input/location' });
+  }
+  job.result.deliverTo.forEach((id, i) => {
+    const index = catalog.indexOf(id);
+    if (index === undefined) throw new OrbitfedError('ORBITFED_PLACEMENT_UNKNOWN_NODE', `deliverTo station ${id} is not a registered node`, { field: `/result/deliverTo/${i}` });
+    if (catalog.nodes[index]!.kind !== 'ground') throw new OrbitfedError('ORBITFED_PLACEMENT_NOT_A_STATION', `deliverTo ${id} is an orbital node, not a ground station`, { field: `/result/deliverTo/${i}` });
+  });
+}
+
+/** Per plan node: may it receive the job's data from the ground, from orbit (sovereignty)? */
+function contactRulesOf(catalog: NodeCatalog, rules: SovereigntyRules): ContactRules {
+  const g = catalog.graph;
+  const accept = new Uint8Array(g.nodeCount);
+  const downlinkRule = hasDownlinkRule(rules);
+  for (let n = 0; n < g.nodeCount; n++) {
+    const i = catalog.catalogIndexOf[n]!;
+    const node = i >= 0 ? catalog.nodes[i] : undefined;
+    if (!mayRestAt(rules, node)) continue;
+    accept[n] = ACCEPT_FROM_GROUND | (!downlinkRule || mayReceiveDownlink(rules, node) ? ACCEPT_FROM_ORBIT : 0);
+  }
+  return { accept, orbital: catalog.orbitalByGraphNode };
+}
+
+/** Catalog indices of the ground stations the result may be delivered to: those of `deliverTo` (all when empty) that sovereignty allows. */
+function deliveryTargets(catalog: NodeCatalog, deliverTo: readonly string[], rules: SovereigntyRules): number[] {
+  const indices = deliverTo.length === 0 ? catalog.nodes.map((_, i) => i) : deliverTo.map((id) => catalog.indexOf(id)!);
+  return indices.filter((i) => {
+    const node = catalog.nodes[i]!;
+    return node.kind === 'ground' && mayRestAt(rules, node) && mayReceiveDownlink(rules, node);
+  });
+}
+
+/** The earliest start ≥ `readyMs` whose run [start, start + executionMs) overlaps none of the node's blackouts. */
+export function afterBlackouts(node: NodeSpec, readyMs: number, executionMs: number): number {
+  let startMs = readyMs;
+  // Each pass either moves past one blackout or finds none overlapping: at most one pass per blackout, plus one.
+  for (let pass = 0; pass <= node.blackouts.length; pass++) {
+    let moved = false;
+    for (const b of node.blackouts) {
+      if (startMs < b.endMs && b.startMs < startMs + executionMs) {
+        startMs = b.endMs;
+        moved = true;
+      }
+    }
+    if (!moved) return startMs;
+  }
+  return startMs;
+}
+
+/** Contact indices from the input's location to graph node `node` along the forward scan's parents. */
+function inputContactsOf(ctx: Context, scan: ForwardScan | undefined, c: Candidate): number[] {
+  if (c.index === ctx.locationIndex || scan === undefined) return [];
+  const g = ctx.catalog.graph;
+  const contacts: number[] = [];
+  for (let n = c.graphNode; n !== ctx.locationNode; n = g.from[contacts[contacts.length - 1]!]!) {
+    const contact = scan.parentContact[n]!;
+    assert.ok(contact >= 0 && contacts.length <= g.nodeCount, 'the input route leads back to the input location');
+    contacts.push(contact);
+  }
+  return contacts.reverse();
+}
+
+/** Exact evaluation of one settled candidate: footprint (satellites), the result's earliest arrival, the score. */
+function evaluate(
+  entry: Entry, ctx: Context, scan: ForwardScan | undefined, deadlineMs: number, weights: ScoreWeights,
+  onReject: (c: Candidate, reason: RejectionReason, detail: string) => void, timeDetail: string,
+): Evaluated | undefined {
+  const { job, catalog, epochMs } = ctx;
+  const c = entry.candidate;
+  const g = catalog.graph;
+  let startMs = entry.startMs;
+  if (ctx.rules.footprint !== undefined && c.node.kind === 'orbital') {
+    const tracks = catalog.groundTracks;
+    if (tracks === undefined || c.node.noradId === undefined || !tracks.has(c.node.noradId)) {
+      onReject(c, 'processing-footprint', tracks === undefined ? 'no country borders loaded: the ground track cannot be checked' : 'no orbital elements for the satellite: its ground track is unknown');
+      return undefined;
+    }
+    const allowed = new Uint8Array(tracks.borders.countries.length);
+    tracks.borders.countries.forEach((code, i) => (allowed[i] = ctx.rules.footprint!.has(code) ? 1 : 0));
+    // The footprint and the blackouts may each move the start; alternate until both hold (bounded).
+    for (let round = 0; ; round++) {
+      const inside = tracks.earliestInside(c.node.noradId, allowed, startMs, deadlineMs - job.executionMs, job.executionMs);
+      if (inside === undefined || round > c.node.blackouts.length) {
+        onReject(c, 'processing-footprint', 'its sub-point does not stay inside the allowed territory for a whole run before the deadline (ground track sampled every 10 s)');
+        return undefined;
+      }
+      const clear = afterBlackouts(c.node, inside, job.executionMs);
+      if (clear === inside) {
+        startMs = inside;
+        break;
+      }
+      startMs = clear;
+    }
+  }
+  const finishMs = startMs + job.executionMs;
+  const inputContacts = inputContactsOf(ctx, scan, c);
+  const extra = new Map<number, number>();
+  for (const contact of inputContacts) extra.set(contact, job.input.sizeBytes);
+  const resultTransfer: Transfer = { sizeBytes: job.result.sizeBytes, bookings: ctx.bookings, extraBookedBytes: extra.size > 0 ? extra : undefined };
+  const finishSec = (finishMs - epochMs) / MS_PER_SEC;
+  const result = c.graphNode < 0
+    ? (ctx.targets.includes(c.index) ? { arrivalSec: finishSec, target: -1, contacts: [] as number[] } : undefined)
+    : earliestArrivalAt(g, ctx.contactRules, resultTransfer, c.graphNode, finishSec, ctx.isTarget, (deadlineMs - epochMs) / MS_PER_SEC);
+  if (result === undefined) {
+    onReject(c, 'deadline', timeDetail);
+    return undefined;
+  }
+  const resultArrivalMs = epochMs + result.arrivalSec * MS_PER_SEC;
+  const { score, parts } = scoreOf(weights, c.staticParts, resultArrivalMs, deadlineMs, deadlineMs - ctx.nowMs);
+  const resultStation = result.target >= 0 ? catalog.catalogIndexOf[result.target]! : c.index;
+  return {
+    candidate: c, inputArrivalSec: entry.arrivalSec, startMs, finishMs, inputContacts, resultContacts: result.contacts, resultArrivalSec: result.arrivalSec,
+    resultStation, score, scoreParts: parts,
+  };
+}
+
+/** Re-derives every hop of a contact chain from the plan; undefined when a hop cannot carry the data. */
+function routeOfContacts(ctx: Context, contacts: readonly number[], readySec: number, transfer: Transfer): Route | undefined {
+  const g = ctx.catalog.graph;
+  const hops: RouteHop[] = [];
+  let atSec = readySec;
+  let terminationSec = Infinity;
+  for (const c of contacts) {
+    const arrivalSec = hopArrivalSec(g, transfer, c, atSec);
+    if (Number.isNaN(arrivalSec)) return undefined;
+    if (hops.length > 0 && g.ipnOfNode[g.from[c]!] !== hops[hops.length - 1]!.to) return undefined;
+    hops.push({ contact: c, from: g.ipnOfNode[g.from[c]!]!, to: g.ipnOfNode[g.to[c]!]!, startSec: g.startSec[c]!, endSec: g.endSec[c]!, txStartSec: hopTxStartSec(g, transfer, c, atSec), arrivalSec });
+    terminationSec = Math.min(terminationSec, g.endSec[c]!);
+    atSec = arrivalSec;
+  }
+  // A route without hops (the data is already there) terminates when it arrives.
+  return { arrivalSec: atSec, terminationSec: hops.length === 0 ? atSec : terminationSec, hops };
+}
+
+/** Whether every hop of a route keeps to the job's contact rules. */
+function keepsRules(ctx: Context, route: Route): boolean {
+  const g = ctx.catalog.graph;
+  return route.hops.every((h) => {
+    const from = g.nodeByIpn.get(h.from)!;
+    const to = g.nodeByIpn.get(h.to)!;
+    return (ctx.contactRules.accept[to]! & (ctx.contactRules.orbital[from] === 1 ? ACCEPT_FROM_ORBIT : ACCEPT_FROM_GROUND)) !== 0;
+  });
+}
+
+/**
+ * The CGR best route when it arrives as early as `ours` and shares no contact with `avoid`; else
+ * ours. Only for jobs whose sovereignty leaves every contact usable: contact-plans' RouteQuery
+ * cannot exclude nodes, so under atRest or downlink rules CGR would look for routes through nodes
+ * the job may not use, and ours (the same hop semantics, restricted) is the route.
+ */
+function preferCgr(ctx: Context, ours: Route, fromIpn: number, toIpn: number, atSec: number, sizeBytes: number, avoid: readonly number[]): Route {
+  if (ours.hops.length === 0 || restrictsRoutes(ctx.rules)) return ours;
+  const cgr = bestRoute(ctx.catalog.plan, { from: fromIpn, to: toIpn, atSec, sizeBytes, bookings: ctx.bookings, deadlineSec: ours.arrivalSec });
+  if (cgr === undefined || cgr.arrivalSec > ours.arrivalSec || !keepsRules(ctx, cgr) || cgr.hops.some((h) => avoid.includes(h.contact))) return ours;
+  return cgr;
+}
+
+/** Step 4: the winner's routes, checked, and what the tenant reads. */
+function placedOf(best: Evaluated, ctx: Context, explanation: string[], outcome: Outcome): Placed {
+  const { job, catalog, epochMs } = ctx;
+  const c = best.candidate;
+  const g = catalog.graph;
+  const nowSec = (ctx.nowMs - epochMs) / MS_PER_SEC;
+  const inputTransfer: Transfer = { sizeBytes: job.input.sizeBytes, bookings: ctx.bookings };
+  const oursIn = routeOfContacts(ctx, best.inputContacts, nowSec, inputTransfer);
+  assert.ok(oursIn !== undefined && oursIn.arrivalSec === best.inputArrivalSec, 'the input route re-derived from the plan arrives when the search said');
+  const inputRoute = c.index === ctx.locationIndex ? oursIn : preferCgr(ctx, oursIn, g.ipnOfNode[ctx.locationNode]!, c.node.ipn, nowSec, job.input.sizeBytes, []);
+  const extra = new Map<number, number>(inputRoute.hops.map((h) => [h.contact, job.input.sizeBytes]));
+  const resultTransfer: Transfer = { sizeBytes: job.result.sizeBytes, bookings: ctx.bookings, extraBookedBytes: extra.size > 0 ? extra : undefined };
+  const finishSec = (best.finishMs - epochMs) / MS_PER_SEC;
+  const oursOut = routeOfContacts(ctx, best.resultContacts, finishSec, resultTransfer);
+  assert.ok(oursOut !== undefined && oursOut.arrivalSec === best.resultArrivalSec, 'the result route re-derived from the plan arrives when the search said');
+  const station = catalog.nodes[best.resultStation]!;
+  const resultRoute = preferCgr(ctx, oursOut, c.node.ipn, station.ipn, finishSec, job.result.sizeBytes, inputRoute.hops.map((h) => h.contact));
+  const inputArrivalMs = epochMs + inputRoute.arrivalSec * MS_PER_SEC;
+  const resultArrivalMs = epochMs + resultRoute.arrivalSec * MS_PER_SEC;
+  assert.ok(resultArrivalMs <= job.deadlineMs, 'the placed result arrives by the deadline');
+  const location = job.input.location;
+  explanation.push(
+    `Chosen ${c.node.id} (${c.node.kind}, operator ${c.node.operator}): score ${best.score.toFixed(4)} (${Object.entries(best.scoreParts).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}).`,
+    `${outcome.evaluated} node(s) evaluated exactly; ${outcome.outscored} more were reached but could not score higher, and ${outcome.unreached} could not get the input early enough to score higher (${outcome.contactsScanned} contacts read).${outcome.stoppedAtLimit ? ' Evaluation stopped at its limit; the best node evaluated was chosen.' : ''}`,
+    c.index === ctx.locationIndex
+      ? `The input is already at ${location}.`
+      : `The input (${job.input.sizeBytes} bytes) leaves ${location} at ${iso(ctx.nowMs)} and reaches ${c.node.id} at ${iso(inputArrivalMs)} over ${inputRoute.hops.length} contact(s).`,
+    `It runs from ${iso(best.startMs)} to ${iso(best.finishMs)}${best.startMs > Math.max(inputArrivalMs, ctx.nowMs + c.queueMs) ? ' (the start waits for blackouts or the processing footprint)' : ''}.`,
+    resultRoute.hops.length === 0
+      ? `The result stays at ${station.id}, an allowed delivery station.`
+      : `The result (${job.result.sizeBytes} bytes) reaches ${station.id} at ${iso(resultArrivalMs)} over ${resultRoute.hops.length} contact(s), ${((job.deadlineMs - resultArrivalMs) / 60_000).toFixed(1)} min before the deadline.`,
+  );
+  return {
+    nodeId: c.node.id, inputRoute, resultRoute, inputArrivalMs, startMs: best.startMs, finishMs: best.finishMs, resultArrivalMs, resultStation: station.id,
+    priceMinor: { currency: job.maxPriceMinor.currency, amount: priceMinorOf(job, c.node).toString() },
+    score: best.score, scoreParts: best.scoreParts,
+  };
+}
+
+/** Books the input and the result route's volume for a placement, both or neither (ORBITFED_ROUTE_VOLUME when a hop lacks room). */
+export function reservePlacement(bookings: ContactBookings, placed: Placed, job: JobSpec): void {
+  if (placed.inputRoute.hops.length > 0) bookings.book(placed.inputRoute, job.input.sizeBytes);
+  try {
+    if (placed.resultRoute.hops.length > 0) bookings.book(placed.resultRoute, job.result.sizeBytes);
+  } catch (error) {
+    if (placed.inputRoute.hops.length > 0) bookings.release(placed.inputRoute, job.input.sizeBytes);
+    throw error;
+  }
+}
+
+/** Gives back what `reservePlacement` booked (when a placement changes or its job ends). */
+export function releasePlacement(bookings: ContactBookings, placed: Placed, job: JobSpec): void {
+  if (placed.resultRoute.hops.length > 0) bookings.release(placed.resultRoute, job.result.sizeBytes);
+  if (placed.inputRoute.hops.length > 0) bookings.release(placed.inputRoute, job.input.sizeBytes);
+}
