@@ -1,8 +1,10 @@
 // `npm run bench`: the pass finder on the issue's three cases beside its anchors, then the contact
-// plan and routing cases (contact-plan-cases.ts), then the DTN cases (dtn-cases.ts), in one run;
-// prints the tables and regenerates BENCHMARKS.md. Takes about six minutes on a 2-core machine.
-// `npm run bench -- --only dtn` (or BENCH_ONLY=dtn) runs the DTN cases alone and prints them
-// without touching BENCHMARKS.md, whose sections all come from one full run.
+// plan and routing cases (contact-plan-cases.ts), the DTN cases (dtn-cases.ts), then the later
+// parts (placement, the scheduler API, settlement, link emulation), in one run; prints the tables
+// and regenerates BENCHMARKS.md. Takes about fifteen minutes on a 2-core machine.
+// `npm run bench -- --only NAME` (or BENCH_ONLY=NAME; dtn, placement, scheduler-api, consensus,
+// link-emulator) runs one section alone and prints it without touching BENCHMARKS.md, whose
+// sections all come from one full run.
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -12,6 +14,9 @@ import { type ElementSet, loadElementFile, loadStationsFile, type PassSearchOpti
 import { stepBisectPasses } from './anchors/step-bisect-satjs.ts';
 import { runConsensusCases } from './consensus-cases.ts';
 import { runContactPlanCases } from './contact-plan-cases.ts';
+import { runLinkEmulatorCases } from './link-emulator-cases.ts';
+import { placementBenchCases } from './placement-cases.ts';
+import { runSchedulerApiCases } from './scheduler-api-cases.ts';
 import { runDtnCases } from './dtn-cases.ts';
 import { describeMachine, type MachineDescription } from './machine.ts';
 import {
@@ -100,8 +105,23 @@ const OURS = 'orbitfed searchPasses';
 
 /** The later parts' sections, in the order they run (after the DTN cases) and appear. */
 const SECTIONS: readonly { readonly name: string; readonly run: () => Promise<BenchSection> }[] = [
+  { name: 'placement', run: () => placementBenchCases({ progress }) },
+  { name: 'scheduler-api', run: () => runSchedulerApiCases({ progress }) },
   { name: 'consensus', run: () => runConsensusCases({ progress }) },
+  { name: 'link-emulator', run: () => linkEmulatorSection() },
 ];
+
+/** The link emulator's rows (measured beside a direct connection) as a section. */
+async function linkEmulatorSection(): Promise<BenchSection> {
+  const { rows, notes } = await runLinkEmulatorCases(progress);
+  return {
+    name: 'link-emulator',
+    heading: 'Link emulation (hil/)',
+    intro: 'The contact-plan-driven relay (`orbitfed link-emulator`) on loopback: one-way delay against the configured light time and sustained throughput against the contact rate. The issue asks for delay within 1 ms of the OWLT and throughput within 5 % of the rate.',
+    rows: rows.map((r) => ({ caseLabel: r.caseLabel, measure: r.measurement, result: r.value, detail: r.details, target: r.target, verdict: r.result })),
+    notes,
+  };
+}
 
 /** The sections `--only` (or BENCH_ONLY) may name; without it every section runs. */
 const ONLY_SECTIONS = ['dtn', ...SECTIONS.map((s) => s.name)] as const;
