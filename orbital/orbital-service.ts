@@ -1,0 +1,151 @@
+// The one place an orbital agent process is wired (STYLE rule 14): configuration → logger, metrics,
+// contact plan, convergence layers, bundle agent, workload runtime, housekeeping reader, the
+// orbital agent and /metrics. `orbitfed orbital-agent --config FILE` only starts and stops this.
+// Only what the configuration uses is created: no libp2p node, the Docker runtime (and dockerode)
+// only when `runtime.kind` is docker.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createLogger, MetricsRegistry, type Clock, type Logger } from '../common/index.ts';
+import { ed25519Signer } from '../consensus/index.ts';
+import {
+  BundleAgent, MtcpConvergenceLayer, parseHostPort, TcpclV4ConvergenceLayer, type BundleAgentLog, type ConvergenceLayer, type PeerAddress,
+} from '../dtn/index.ts';
+import { createDockerRuntime, ProcessRuntime, type WorkloadRuntime } from '../runtime/index.ts';
+import { HousekeepingReader } from './housekeeping.ts';
+import { MetricsEndpoint } from './metrics-endpoint.ts';
+import { loadOrbitalConfig, type OrbitalConfig } from './orbital-config.ts';
+import { OrbitalAgent } from './orbital-agent.ts';
+import { loadPlanState, PLAN_STATE_FILE } from './plan-state.ts';
+
+export interface OrbitalServiceOptions {
+  readonly configPath: string;
+  readonly clock: Clock;
+  /** Defaults to JSON lines on stderr at the configured level. */
+  readonly logger?: Logger;
+}
+
+/** Bundle agent events worth a line at info; the rest go at debug. */
+const BUNDLE_EVENTS_INFO = new Set(['agent.started', 'agent.stopped', 'agent.plan-replaced', 'agent.contact-given-up', 'agent.bundle-refused', 'agent.cl-stop-failed']);
+
+function bundleLog(logger: Logger): BundleAgentLog {
+  const log = logger.child({ component: 'bundle-agent' });
+  return (event, fields) => {
+    if (event === 'agent.error') log.warn({ event, ...fields }, event);
+    else if (BUNDLE_EVENTS_INFO.has(event)) log.info({ event, ...fields }, event);
+    else log.debug({ event, ...fields }, event);
+  };
+}
+
+export class OrbitalService {
+  readonly #options: OrbitalServiceOptions;
+  #config: OrbitalConfig | undefined;
+  #agent: OrbitalAgent | undefined;
+  #metricsEndpoint: MetricsEndpoint | undefined;
+  #logger: Logger | undefined;
+
+  constructor(options: OrbitalServiceOptions) {
+    this.#options = options;
+  }
+
+  get agent(): OrbitalAgent | undefined {
+    return this.#agent;
+  }
+
+  async start(): Promise<void> {
+    const config = await loadOrbitalConfig(this.#options.configPath);
+    this.#config = config;
+    const clock = this.#options.clock;
+    const logger = this.#options.logger ?? createLogger({ level: config.file.logLevel ?? 'info', base: { node: config.nodeId, ipn: config.ipnNumber } });
+    this.#logger = logger;
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    const planStatePath = join(config.dataDir, PLAN_STATE_FILE);
+    const planState = await loadPlanState(planStatePath, config.planFile, config.planEpochMs);
+    const clLog = logger.child({ component: 'convergence-layer' });
+    const log = (event: string, fields: Record<string, unknown>): void => clLog.debug({ event, ...fields }, event);
+    const layers: ConvergenceLayer[] = [];
+    const cls = config.file.convergenceLayers;
+    if (cls.tcpclv4 !== undefined) {
+      layers.push(new TcpclV4ConvergenceLayer({ nodeId: `ipn:${config.ipnNumber}.0`, clock, log, ...(cls.tcpclv4.listen === undefined ? {} : { listen: parseHostPort(cls.tcpclv4.listen) }) }));
+    }
+    if (cls.mtcp !== undefined) {
+      layers.push(new MtcpConvergenceLayer({ clock, log, ...(cls.mtcp.listen === undefined ? {} : { listen: parseHostPort(cls.mtcp.listen) }) }));
+    }
+    const peers = new Map<number, PeerAddress>(config.file.peers.map((p) => [p.node, { cl: p.cl, address: p.address }]));
+    const bundles = new BundleAgent({
+      nodeNumber: config.ipnNumber,
+      storePath: join(config.dataDir, 'bundles.db'),
+      store: { capacityBytes: config.storage.bundleStoreBytes, capacityBundles: config.storage.bundlesMax },
+      plan: planState.plan,
+      ...(planState.planEpochMs === undefined ? {} : { planEpochMs: planState.planEpochMs }),
+      peers,
+      convergenceLayers: layers,
+      clock,
+      log: bundleLog(logger),
+    });
+    const runtimeLogger = logger.child({ component: 'runtime' });
+    const runtime: WorkloadRuntime = config.runtime.kind === 'docker'
+      ? await createDockerRuntime({ clock, logger: runtimeLogger, concurrentWorkloadsMax: config.limits.concurrentJobs })
+      : new ProcessRuntime({
+        clock, logger: runtimeLogger, cgroups: config.runtime.cgroups, concurrentWorkloadsMax: config.limits.concurrentJobs,
+        ...(config.runtime.cgroupParent === undefined ? {} : { cgroupParent: config.runtime.cgroupParent }),
+      });
+    const metrics = config.file.metricsPort !== undefined && config.file.metricsPort > 0 ? new MetricsRegistry().withProcessMetrics() : undefined;
+    const agent = new OrbitalAgent({
+      nodeId: config.nodeId,
+      chainId: config.chainId,
+      keyEpoch: config.keyEpoch,
+      schedulerPublicKey: config.schedulerPublicKey,
+      runtimeKind: config.runtime.kind,
+      storePath: join(config.dataDir, 'assignments.db'),
+      storeLimits: {
+        assignmentsMax: Math.max(1_000, config.limits.queuedJobsMax * 16),
+        inputBytesMax: config.storage.inputBytesMax,
+        outboxResultBytesMax: config.storage.outboxResultBytesMax,
+      },
+      workRoot: join(config.dataDir, 'jobs'),
+      planStatePath,
+      planIssuedAtMs: planState.issuedAtMs,
+      bundleStoreBytes: config.storage.bundleStoreBytes,
+      limits: { ...config.limits, inputBytesMax: config.storage.inputBytesMax },
+      endpoints: config.endpoints,
+      telemetryPeriodMs: config.telemetryPeriodMs,
+      telemetryLifetimeMs: config.telemetryLifetimeMs,
+      heartbeatPeriodMs: config.heartbeatPeriodMs,
+      bundleLifetimeMs: config.bundleLifetimeMs,
+      receiptValidityMs: config.receiptValidityMs,
+      clockSkewMsMax: config.clockSkewMsMax,
+    }, {
+      clock, bundles, runtime, signer: ed25519Signer(config.nodeSeed), logger,
+      housekeeping: new HousekeepingReader({ clock, diskPaths: [config.dataDir] }),
+      ...(metrics === undefined ? {} : { metrics }),
+    });
+    await agent.start();
+    this.#agent = agent;
+    if (metrics !== undefined) {
+      const endpoint = new MetricsEndpoint({ host: config.file.metricsHost ?? '127.0.0.1', port: config.file.metricsPort!, registry: metrics, beforeRender: () => agent.collectMetrics() });
+      try {
+        await endpoint.start();
+      } catch (error) {
+        await agent.stop();
+        this.#agent = undefined;
+        throw error;
+      }
+      this.#metricsEndpoint = endpoint;
+    }
+  }
+
+  /** Where it listens: the CLs' configured addresses and /metrics. */
+  endpoints(): { readonly links: readonly string[]; readonly metrics: string | undefined } {
+    const cls = this.#config?.file.convergenceLayers;
+    const links = [cls?.tcpclv4?.listen === undefined ? [] : [`tcpclv4 ${cls.tcpclv4.listen}`], cls?.mtcp?.listen === undefined ? [] : [`mtcp ${cls.mtcp.listen}`]].flat();
+    return { links, metrics: this.#metricsEndpoint?.address };
+  }
+
+  async stop(): Promise<void> {
+    await this.#metricsEndpoint?.stop();
+    this.#metricsEndpoint = undefined;
+    await this.#agent?.stop();
+    this.#agent = undefined;
+    this.#logger?.info({ event: 'orbital.service-stopped' }, 'orbital agent process stopped');
+  }
+}
