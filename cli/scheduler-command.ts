@@ -1,7 +1,7 @@
 // `orbitfed scheduler --config FILE`: serves the scheduler's REST API (scheduler/scheduler-service.ts
 // wires it); `orbitfed scheduler keygen`: a new tenant API key and the digest for the config.
 import { createLogger } from '../common/index.ts';
-import { apiKeySha256, loadSchedulerConfig, newApiKey, SchedulerService } from '../scheduler/index.ts';
+import { apiKeySha256, createSchedulerService, loadSchedulerConfig, newApiKey } from '../scheduler/index.ts';
 import { parseCommandArgs } from './command-args.ts';
 import type { Command, CommandContext } from './command.ts';
 import { usageError } from './usage-error.ts';
@@ -46,7 +46,7 @@ async function runScheduler(context: CommandContext): Promise<number> {
   if (v.config === undefined) throw usageError('--config FILE is required (see orbitfed scheduler --help)', 'config');
   const config = await loadSchedulerConfig(v.config);
   const logger = createLogger({ level: config.file.log?.level ?? 'info', base: { process: 'scheduler' } });
-  const service = await SchedulerService.create({ config, clock: context.clock, logger });
+  const service = await createSchedulerService({ config, clock: context.clock, logger });
   const stopped = new AbortController();
   const stop = (): void => stopped.abort();
   context.signal?.addEventListener('abort', stop, { once: true });

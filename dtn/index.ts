@@ -29,7 +29,18 @@ export { BUNDLE_STORE_SCHEMA_VERSION } from './bundle-store-database.ts';
 export type { BundleHandler, BundleVerdict, ConvergenceLayer, PeerAddress, ReceivedFrom, SendOptions } from './convergence-layer.ts';
 export { Libp2pConvergenceLayer, LIBP2P_BUNDLE_PROTOCOL } from './libp2p-cl.ts';
 export type { Libp2pConvergenceLayerOptions, Libp2pClLog } from './libp2p-cl.ts';
-export { createLibp2pNode, libp2pPeerIdOf, ED25519_SEED_BYTES, ED25519_PUBLIC_KEY_BYTES } from './libp2p-node.ts';
+export { libp2pPeerIdOf } from './libp2p-peer-id.ts';
+export { ED25519_SEED_BYTES, ED25519_PUBLIC_KEY_BYTES } from './libp2p-constants.ts';
+
+/**
+ * Creates a libp2p node (not started). libp2p itself (~50 MB resident) is loaded on the first call,
+ * so that processes that never open the terrestrial overlay (the orbital agent) never load it.
+ */
+export async function createLibp2pNode(options: Libp2pNodeOptions): Promise<Libp2pNode> {
+  const { createLibp2pNode: create } = await import('./libp2p-node.ts');
+  return create(options);
+}
+import type { Libp2pNode, Libp2pNodeOptions } from './libp2p-node.ts';
 export type { Libp2pNode, Libp2pNodeOptions, PeerStream, PeerStreamListener, StreamOrigin } from './libp2p-node.ts';
 export type { ClLog, HostPort, ListenAddress } from './tcp-connection.ts';
 export { parseHostPort, formatHostPort } from './tcp-connection.ts';

@@ -24,6 +24,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
 import type { Libp2p, Libp2pOptions } from 'libp2p';
 import { OrbitfedError } from '../common/index.ts';
+import { ED25519_PUBLIC_KEY_BYTES, ED25519_SEED_BYTES } from './libp2p-constants.ts';
 
 // The libp2p types we touch, derived from `Libp2p` so that no undeclared interface package is imported.
 type Libp2pStream = Awaited<ReturnType<Libp2p['dialProtocol']>>;
@@ -33,8 +34,6 @@ type Libp2pPeerId = Libp2p['peerId'];
 type ConnectionGater = NonNullable<Libp2pOptions['connectionGater']>;
 type Libp2pMultiaddr = ReturnType<typeof multiaddr>;
 
-export const ED25519_SEED_BYTES = 32;
-export const ED25519_PUBLIC_KEY_BYTES = 32;
 
 export interface Libp2pNodeOptions {
   /** Raw 32-byte ed25519 seed: this node's identity, hence its peer id. */

@@ -42,11 +42,20 @@ export { API_REQUEST_DOMAIN, apiKeySha256, newApiKey, requestSigningBytes, signR
 export type { Problem } from './problem.ts';
 export { ApiProblem, PROBLEM_CONTENT_TYPE, ProblemSchema } from './problem.ts';
 export type { ApiApp, ApiDeps, ApiLimits } from './api.ts';
-export { API_LIMITS_DEFAULT, buildApi } from './api.ts';
 export type { SchedulerConfig, SchedulerConfigFile } from './scheduler-config.ts';
 export { loadSchedulerConfig, resolveSchedulerConfig, SchedulerConfigSchema } from './scheduler-config.ts';
-export type { SchedulerServiceOptions } from './scheduler-service.ts';
-export { SchedulerService } from './scheduler-service.ts';
+import type { SchedulerService, SchedulerServiceOptions } from './scheduler-service.ts';
+export type { SchedulerService, SchedulerServiceOptions } from './scheduler-service.ts';
+
+/**
+ * Builds a scheduler process (store, plan, ledger, placement, the REST API). fastify and its
+ * plugins (~25 MB resident) load on this call, so the folders that only need the scheduler's data
+ * shapes and protocol (the agents) never load them.
+ */
+export async function createSchedulerService(options: SchedulerServiceOptions): Promise<SchedulerService> {
+  const { SchedulerService: Service } = await import('./scheduler-service.ts');
+  return Service.create(options);
+}
 
 // The scheduler ↔ node protocol in bundle payloads (job-assignment.ts; service numbers in README.md).
 export type {

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealClock, silentLogger } from '../../common/index.ts';
-import { loadSchedulerConfig, newApiKey, SchedulerService } from '../../scheduler/index.ts';
+import { createSchedulerService, loadSchedulerConfig, newApiKey, type SchedulerService } from '../../scheduler/index.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { scratchDirectory } from '../scheduler/job-fixtures.ts';
 
@@ -58,7 +58,7 @@ dashboard:
 log: { level: silent }
 `);
     const config = await loadSchedulerConfig(configPath, { ORBITFED_E2E_TENANT_KEY: key });
-    service = await SchedulerService.create({ config, clock: new RealClock(), logger: silentLogger() });
+    service = await createSchedulerService({ config, clock: new RealClock(), logger: silentLogger() });
     address = await service.start();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
     mkdirSync(OUT, { recursive: true });
