@@ -21,3 +21,24 @@ export {
 } from './mqtt-client.ts';
 export type { BrokerAddress, EmbeddedBrokerOptions } from './mqtt-broker.ts';
 export { EmbeddedMqttBroker, BROKER_CLIENT_QUEUE_MAX, BROKER_CONNECTIONS_MAX_DEFAULT } from './mqtt-broker.ts';
+
+// The ground-station agent: the bridge, receipts to the validators, blackouts to the scheduler,
+// terrestrial jobs, and the one wiring file (ground-agent-service.ts).
+export type { GroundAgentParts, GroundAgentStats } from './ground-agent.ts';
+export { GroundAgent, KEPT_RESULTS_MAX } from './ground-agent.ts';
+export type { GroundAgentEndpoints, GroundAgentServiceOptions } from './ground-agent-service.ts';
+export { GroundAgentService } from './ground-agent-service.ts';
+export type { GroundConfig, GroundConfigFile } from './ground-config.ts';
+export { GroundConfigSchema, loadGroundConfig, resolveGroundConfig } from './ground-config.ts';
+export type { ReceiptAcceptance, ReceiptAnswer, ReceiptGatewayLimits, ReceiptGatewayOptions, ReceiptGatewayStats, ReceiptOutcome } from './receipt-gateway.ts';
+export { RECEIPT_GATEWAY_LIMITS_DEFAULT, ReceiptGateway } from './receipt-gateway.ts';
+export type { PutOutcome, QueuedReceipt } from './receipt-queue.ts';
+export { RECEIPT_QUEUE_KIND, ReceiptQueue, RECEIPTS_MAX_DEFAULT } from './receipt-queue.ts';
+export type { BlackoutForwarderLimits, BlackoutForwarderOptions, BlackoutForwarderStats } from './blackout-forwarder.ts';
+export { BLACKOUT_FORWARDER_LIMITS_DEFAULT, BlackoutForwarder, SCHEDULER_REASON_LENGTH_MAX } from './blackout-forwarder.ts';
+export type { TerrestrialExecutorLimits, TerrestrialExecutorOptions } from './terrestrial-executor.ts';
+export { TERRESTRIAL_EXECUTOR_LIMITS_DEFAULT, TerrestrialExecutor } from './terrestrial-executor.ts';
+export type { TerrestrialJobRow, TerrestrialJobState } from './terrestrial-job-store.ts';
+export { TERRESTRIAL_JOB_STORE_KIND, TerrestrialJobStore } from './terrestrial-job-store.ts';
+export type { MetricsEndpointOptions } from './metrics-endpoint.ts';
+export { MetricsEndpoint } from './metrics-endpoint.ts';
