@@ -1,6 +1,6 @@
 // Public entry of common/: the only file other folders import.
-export type { Clock, TimerHandle } from './clock.ts';
-export { RealClock, VirtualClock } from './clock.ts';
+export type { Clock, TimeBase, TimerHandle } from './clock.ts';
+export { RealClock, ScaledClock, TIME_SCALE_MAX, VirtualClock } from './clock.ts';
 export type { ErrorLocation } from './errors.ts';
 export { OrbitfedError, formatLocated } from './errors.ts';
 export type { DurationMs, UnixMs } from './units.ts';
@@ -20,3 +20,5 @@ export type { TreePath, YamlTree, YamlTreeError } from './yaml-tree.ts';
 export { parseYamlTree } from './yaml-tree.ts';
 export type { ConfigTextOptions } from './config-file.ts';
 export { CONFIG_FILE_BYTES_MAX, loadConfigFile, parseConfigText } from './config-file.ts';
+export type { MetricsEndpointOptions } from './metrics-endpoint.ts';
+export { MetricsEndpoint } from './metrics-endpoint.ts';

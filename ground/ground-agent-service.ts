@@ -8,7 +8,7 @@
 // stop() takes them down in reverse. Nothing is flushed at stop: every store commits as it goes.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { MetricsRegistry, OrbitfedError, type Clock, type Logger } from '../common/index.ts';
+import { MetricsEndpoint, MetricsRegistry, OrbitfedError, type Clock, type Logger } from '../common/index.ts';
 import {
   classifyElementAge, ContactPlan, loadContactPlanFile, loadElementFile, loadStationsFile, satelliteIpn, type ElementSet, type Station,
 } from '../contact-plans/index.ts';
@@ -22,7 +22,6 @@ import { SERVICE_NUMBERS, withOverlayContacts, type AssignedRuntime, type Overla
 import { BlackoutForwarder } from './blackout-forwarder.ts';
 import { GroundAgent } from './ground-agent.ts';
 import type { GroundConfig } from './ground-config.ts';
-import { MetricsEndpoint } from './metrics-endpoint.ts';
 import { EmbeddedMqttBroker } from './mqtt-broker.ts';
 import { GroundMqttClient } from './mqtt-client.ts';
 import { PassPublisher } from './pass-publisher.ts';
@@ -258,7 +257,7 @@ export class GroundAgentService {
       this.#agent = ground;
       let metricsUrl: string | undefined;
       if (file.metrics !== undefined) {
-        this.#endpoint = new MetricsEndpoint({ host: file.metrics.host ?? '127.0.0.1', port: file.metrics.port, metrics: this.metrics, healthy: () => ground.running });
+        this.#endpoint = new MetricsEndpoint({ host: file.metrics.host ?? '127.0.0.1', port: file.metrics.port, registry: this.metrics, healthy: () => ground.running });
         metricsUrl = await this.#endpoint.start();
       }
       const tcpclAddress = this.#cls.tcpclv4?.listenAddress;

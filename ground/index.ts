@@ -40,5 +40,3 @@ export type { TerrestrialExecutorLimits, TerrestrialExecutorOptions } from './te
 export { TERRESTRIAL_EXECUTOR_LIMITS_DEFAULT, TerrestrialExecutor } from './terrestrial-executor.ts';
 export type { TerrestrialJobRow, TerrestrialJobState } from './terrestrial-job-store.ts';
 export { TERRESTRIAL_JOB_STORE_KIND, TerrestrialJobStore } from './terrestrial-job-store.ts';
-export type { MetricsEndpointOptions } from './metrics-endpoint.ts';
-export { MetricsEndpoint } from './metrics-endpoint.ts';

@@ -17,7 +17,5 @@ export type { OrbitalConfig, OrbitalConfigFile } from './orbital-config.ts';
 export { loadOrbitalConfig, OrbitalConfigSchema, resolveOrbitalConfig } from './orbital-config.ts';
 export type { OrbitalAgentDeps, OrbitalAgentSettings, OrbitalAgentStatus, OrbitalJobLimits } from './orbital-agent.ts';
 export { OrbitalAgent } from './orbital-agent.ts';
-export type { MetricsEndpointOptions } from './metrics-endpoint.ts';
-export { MetricsEndpoint } from './metrics-endpoint.ts';
 export type { OrbitalServiceOptions } from './orbital-service.ts';
 export { OrbitalService } from './orbital-service.ts';

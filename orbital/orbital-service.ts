@@ -5,14 +5,13 @@
 // only when `runtime.kind` is docker.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger, MetricsRegistry, type Clock, type Logger } from '../common/index.ts';
+import { createLogger, MetricsEndpoint, MetricsRegistry, type Clock, type Logger } from '../common/index.ts';
 import { ed25519Signer } from '../consensus/index.ts';
 import {
   BundleAgent, MtcpConvergenceLayer, parseHostPort, TcpclV4ConvergenceLayer, type BundleAgentLog, type ConvergenceLayer, type PeerAddress,
 } from '../dtn/index.ts';
 import { createDockerRuntime, ProcessRuntime, type WorkloadRuntime } from '../runtime/index.ts';
 import { HousekeepingReader } from './housekeeping.ts';
-import { MetricsEndpoint } from './metrics-endpoint.ts';
 import { loadOrbitalConfig, type OrbitalConfig } from './orbital-config.ts';
 import { OrbitalAgent } from './orbital-agent.ts';
 import { loadPlanState, PLAN_STATE_FILE } from './plan-state.ts';

@@ -1,19 +1,24 @@
-// The ground agent's HTTP endpoint for operators (ARCHITECTURE: Prometheus `/metrics` on every
-// long-running process): GET /metrics (the registry in the Prometheus text format) and GET /healthz
-// (200 while the agent runs, 503 otherwise). Nothing else is served; request bodies are never read.
+// The operator's HTTP endpoint of a long-running process that has no API of its own (the agents):
+// GET /metrics (the registry in the Prometheus text format, ARCHITECTURE: Observability) and GET
+// /healthz (200 while healthy, 503 otherwise). Nothing else is served; request bodies are never
+// read; connections are capped. Gauges that mirror component state can be refreshed just before
+// each rendering (`beforeRender`).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { OrbitfedError, type MetricsRegistry } from '../common/index.ts';
+import { OrbitfedError } from './errors.ts';
+import type { MetricsRegistry } from './metrics.ts';
 
 /** Connections held open at once; more are refused by the server. */
 const CONNECTIONS_MAX = 64;
 
 export interface MetricsEndpointOptions {
   readonly host: string;
+  /** 0 picks a free port (tests); the bound address is in `address` and `start()`'s URL. */
   readonly port: number;
-  readonly metrics: MetricsRegistry;
-  /** Whether the agent is healthy now. */
-  readonly healthy: () => boolean;
+  readonly registry: MetricsRegistry;
+  /** Whether the process is healthy now; always, when absent. */
+  readonly healthy?: () => boolean;
+  readonly beforeRender?: () => void;
 }
 
 export class MetricsEndpoint {
@@ -24,18 +29,23 @@ export class MetricsEndpoint {
     this.#options = options;
   }
 
+  /** host:port it listens on, once started. */
+  get address(): string | undefined {
+    const address = this.#server?.address() as AddressInfo | null | undefined;
+    if (address === null || address === undefined) return undefined;
+    return address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`;
+  }
+
   /** Listens; resolves to the URL it answers on. */
   async start(): Promise<string> {
-    const server = createServer((request, response) => void this.#answer(request, response));
+    const server = createServer({ maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: 5_000 }, (request, response) => void this.#answer(request, response));
     server.maxConnections = CONNECTIONS_MAX;
-    server.requestTimeout = 10_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error) => reject(new OrbitfedError('ORBITFED_METRICS_LISTEN', `cannot listen on ${this.#options.host}:${this.#options.port}: ${error.message}`, { field: 'metrics' })));
       server.listen(this.#options.port, this.#options.host, () => resolve());
     });
     this.#server = server;
-    const address = server.address() as AddressInfo;
-    return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+    return `http://${this.address!}`;
   }
 
   async stop(): Promise<void> {
@@ -52,10 +62,11 @@ export class MetricsEndpoint {
       if (request.method !== 'GET') {
         response.writeHead(405, { allow: 'GET', 'content-type': 'text/plain' }).end('only GET\n');
       } else if (path === '/metrics') {
-        const text = await this.#options.metrics.render();
-        response.writeHead(200, { 'content-type': this.#options.metrics.contentType }).end(text);
+        this.#options.beforeRender?.();
+        const text = await this.#options.registry.render();
+        response.writeHead(200, { 'content-type': this.#options.registry.contentType }).end(text);
       } else if (path === '/healthz') {
-        const ok = this.#options.healthy();
+        const ok = this.#options.healthy?.() ?? true;
         response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ok' : 'stopped' }));
       } else {
         response.writeHead(404, { 'content-type': 'text/plain' }).end('GET /metrics or /healthz\n');
