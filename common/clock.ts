@@ -51,6 +51,99 @@ export class RealClock implements Clock {
   }
 }
 
+/** Where a scaled clock's time starts and how fast it runs (plain data: it crosses process boundaries). */
+export interface TimeBase {
+  /** Wall-clock instant (Unix ms) at which the scaled clock reads `originMs`. */
+  readonly wallOriginMs: number;
+  /** The scaled clock's reading at `wallOriginMs` (Unix ms of the clock's own time line). */
+  readonly originMs: number;
+  /** The clock runs this many times faster than wall time (≥ 1). */
+  readonly timeScale: number;
+}
+
+/** setTimeout's longest delay (2^31 − 1 ms); longer waits are made of several. */
+const REAL_TIMER_MS_MAX = 2 ** 31 - 1;
+export const TIME_SCALE_MAX = 10_000;
+
+/**
+ * Time that runs `timeScale` times faster than the wall clock from an anchor: it reads
+ * `originMs + (wall − wallOriginMs) · timeScale`. Timers are scaled too: `setTimer(d)` fires after
+ * d / timeScale of wall time. Every process given the same `TimeBase` reads the same time (they
+ * share the machine's wall clock), which is how the demo runs a whole federation on the satellites'
+ * element day at 60×. Guarantees: readings never go backwards within a process (a wall-clock step
+ * back holds the reading until the wall catches up), are whole milliseconds, and a timer's callback
+ * never runs before `now()` has reached its due time (a wall timer that fires early is re-armed).
+ *
+ * With `timers: 'wall'` only the reading is scaled: `setTimer(d)` waits d of wall time (so d·N of
+ * this clock's time, later than asked, never earlier). That is for programs whose timers are
+ * network parameters rather than instants on the time line — a validator's consensus timeouts
+ * and RPC waits — while their timestamps (block times) must be on the federation's time.
+ */
+export class ScaledClock implements Clock {
+  readonly timeBase: TimeBase;
+  readonly timers: 'scaled' | 'wall';
+  #lastMs = Number.NEGATIVE_INFINITY;
+
+  constructor(timeBase: TimeBase, options: { readonly timers?: 'scaled' | 'wall' } = {}) {
+    const { wallOriginMs, originMs, timeScale } = timeBase;
+    assert.ok(Number.isFinite(wallOriginMs) && Number.isFinite(originMs), 'scaled clock origins must be finite');
+    assert.ok(Number.isFinite(timeScale) && timeScale >= 1 && timeScale <= TIME_SCALE_MAX, `time scale must be from 1 to ${TIME_SCALE_MAX}, got ${timeScale}`);
+    this.timeBase = { wallOriginMs, originMs, timeScale };
+    this.timers = options.timers ?? 'scaled';
+  }
+
+  /** A time base that reads `originMs` now and runs `timeScale` times faster from here. */
+  static startingNow(originMs: number, timeScale: number): ScaledClock {
+    return new ScaledClock({ wallOriginMs: Date.now(), originMs, timeScale });
+  }
+
+  now(): UnixMs {
+    const { wallOriginMs, originMs, timeScale } = this.timeBase;
+    const readingMs = Math.floor(originMs + (Date.now() - wallOriginMs) * timeScale);
+    this.#lastMs = Math.max(this.#lastMs, readingMs);
+    return this.#lastMs as UnixMs;
+  }
+
+  /** The wall-clock instant at which this clock reads `scaledMs`. */
+  wallMsAt(scaledMs: number): number {
+    const { wallOriginMs, originMs, timeScale } = this.timeBase;
+    return wallOriginMs + (scaledMs - originMs) / timeScale;
+  }
+
+  setTimer(delayMs: DurationMs, callback: () => void): TimerHandle {
+    assert.ok(delayMs >= 0, `timer delay must be >= 0, got ${delayMs}`);
+    if (this.timers === 'wall') {
+      const timer = setTimeout(callback, Math.min(REAL_TIMER_MS_MAX, delayMs));
+      return { cancel: () => clearTimeout(timer) };
+    }
+    const dueMs = this.now() + delayMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancelled = false;
+    const wallDelayMs = (leftMs: number): number => Math.min(REAL_TIMER_MS_MAX, Math.ceil(leftMs / this.timeBase.timeScale));
+    // The callback always runs from a wall timer, never inside setTimer itself.
+    const fire = (): void => {
+      const leftMs = dueMs - this.now();
+      if (leftMs > 0) {
+        timer = setTimeout(fire, Math.max(1, wallDelayMs(leftMs)));
+        return;
+      }
+      timer = undefined;
+      if (!cancelled) callback();
+    };
+    timer = setTimeout(fire, wallDelayMs(delayMs));
+    return {
+      cancel: () => {
+        cancelled = true;
+        if (timer !== undefined) clearTimeout(timer);
+      },
+    };
+  }
+
+  sleep(delayMs: DurationMs, signal?: AbortSignal): Promise<void> {
+    return sleepOn(this, delayMs, signal);
+  }
+}
+
 interface PendingTimer {
   readonly dueMs: number;
   readonly seq: number;
