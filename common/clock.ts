@@ -34,6 +34,9 @@ function sleepOn(clock: Clock, delayMs: DurationMs, signal?: AbortSignal): Promi
   });
 }
 
+/** setTimeout's longest delay (2^31 − 1 ms); longer waits are made of several. */
+const REAL_TIMER_MS_MAX = 2 ** 31 - 1;
+
 /** Wall-clock time of this machine. */
 export class RealClock implements Clock {
   now(): UnixMs {
@@ -42,7 +45,14 @@ export class RealClock implements Clock {
 
   setTimer(delayMs: DurationMs, callback: () => void): TimerHandle {
     assert.ok(delayMs >= 0, `timer delay must be >= 0, got ${delayMs}`);
-    const timer = setTimeout(callback, delayMs);
+    // setTimeout fires at once for delays above 2^31 − 1 ms (Node's TimeoutOverflowWarning): a
+    // contact a month away would open now. Longer waits are chained.
+    let timer: ReturnType<typeof setTimeout>;
+    const arm = (remainingMs: number): void => {
+      const stepMs = Math.min(remainingMs, REAL_TIMER_MS_MAX);
+      timer = setTimeout(() => (remainingMs > stepMs ? arm(remainingMs - stepMs) : callback()), stepMs);
+    };
+    arm(delayMs);
     return { cancel: () => clearTimeout(timer) };
   }
 
@@ -61,8 +71,6 @@ export interface TimeBase {
   readonly timeScale: number;
 }
 
-/** setTimeout's longest delay (2^31 − 1 ms); longer waits are made of several. */
-const REAL_TIMER_MS_MAX = 2 ** 31 - 1;
 export const TIME_SCALE_MAX = 10_000;
 
 /**

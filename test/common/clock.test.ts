@@ -125,3 +125,16 @@ describe('ScaledClock', () => {
     expect(() => new ScaledClock({ wallOriginMs: Number.NaN, originMs: 0, timeScale: 2 })).toThrow(/finite/);
   });
 });
+
+describe('RealClock timers beyond setTimeout\'s range', () => {
+  it('does not fire a timer 25 days away at once (setTimeout would)', async () => {
+    const clock = new RealClock();
+    let fired = false;
+    const handle = clock.setTimer(durationMs(25 * 86_400_000), () => {
+      fired = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    handle.cancel();
+    expect(fired).toBe(false);
+  });
+});
