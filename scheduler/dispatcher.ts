@@ -25,8 +25,8 @@
 // (no retry can change it). Only a failure of the job store leaves the bundle in the bundle store,
 // to be delivered again.
 //
-// Node keys: NodeSpec has no public key, so they come from `nodePublicKey` (the wiring takes them
-// from its configuration or the ledger's node registry).
+// Node keys come from `nodePublicKey`: the wiring (scheduler-service.ts) takes NodeSpec's
+// `publicKeyHex`, else the validators' node registry.
 //
 // The overlay plan: the scheduler is not a node of the contact plan (which has stations and
 // satellites); its node reaches the stations over the terrestrial overlay. `withOverlayContacts`
@@ -129,7 +129,11 @@ export interface DispatcherDeps {
   readonly chainId: string;
   /** The scheduler's signing key: a 32-byte seed, or a signer. */
   readonly schedulerKey: Uint8Array | Ed25519Signer;
-  /** A registered node's ed25519 public key, by node id; undefined when unknown (its messages are refused). */
+  /**
+   * A registered node's ed25519 public key, by node id; undefined when unknown (its messages are
+   * refused). May throw when the key is not known *yet* (a lookup in flight): the message then stays
+   * in the bundle store and is delivered again.
+   */
   readonly nodePublicKey: (nodeId: string) => Uint8Array | undefined;
   /** Overlay peers of the scheduler's node (the stations it reaches): keeps the agent's plan = lifecycle plan + overlay. */
   readonly overlay?: readonly OverlayPeer[] | undefined;

@@ -5,6 +5,7 @@
 // placement codes against its `Static` type.
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { checkPublicKeyForRegistration } from '../consensus/index.ts';
 import { isCountryCode } from './country-codes.ts';
 import { schemaProblems, throwIfProblems, type SpecProblem } from './spec-problems.ts';
 
@@ -93,6 +94,10 @@ export const NodeSpecSchema = Type.Object(
     blackouts: Type.Array(BlackoutSchema, { maxItems: BLACKOUTS_MAX }),
     reputationPpm: Type.Optional(Type.Integer({ minimum: 0, maximum: REPUTATION_PPM_MAX, description: `From the ledger; ${REPUTATION_PPM_DEFAULT} when absent.` })),
     noradId: Type.Optional(Type.Integer({ minimum: 1, maximum: 339_999, description: "Orbital nodes: the satellite's catalog number (Alpha-5 range), for its ground track." })),
+    publicKeyHex: Type.Optional(Type.String({
+      pattern: '^[0-9a-f]{64}$', minLength: 64, maxLength: 64,
+      description: "The node's ed25519 public key (lower-case hex): the scheduler verifies the node's signed reports and results under it. Without it the scheduler asks the validators' node registry (ledger.validatorRpcUrl). Small-order and non-canonical keys are refused.",
+    })),
   },
   { additionalProperties: false },
 );
@@ -118,6 +123,11 @@ export function nodeSpecRuleProblems(spec: NodeSpec): SpecProblem[] {
       const hint = code === 'UK' ? '; the United Kingdom is "GB"' : '';
       problems.push({ field: `/jurisdiction/${key}`, message: `"${code}" is not an assigned ISO 3166-1 alpha-2 code${hint}` });
     }
+  }
+  if (spec.publicKeyHex !== undefined) {
+    // consensus/README.md: keys are checked at registration (small order, non-canonical, off the curve, torsion).
+    const check = checkPublicKeyForRegistration(new Uint8Array(Buffer.from(spec.publicKeyHex, 'hex')));
+    if (!check.ok) problems.push({ field: '/publicKeyHex', message: `public key refused (${check.reason}): ${check.detail}` });
   }
   spec.blackouts.forEach((b, i) => {
     if (!(b.endMs > b.startMs)) problems.push({ field: `/blackouts/${i}/endMs`, message: `must be after startMs (${b.startMs}), got ${b.endMs}` });

@@ -7,9 +7,10 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { loadConfigFile, LOG_LEVELS, OrbitfedError } from '../common/index.ts';
-import { CHAIN_ID_PATTERN } from '../consensus/index.ts';
+import { CHAIN_ID_PATTERN, checkPublicKeyForRegistration } from '../consensus/index.ts';
 import { API_LIMITS_DEFAULT } from './api.ts';
 import { DashboardConfigSchema } from './dashboard-config.ts';
+import { DISPATCHER_OPTIONS_DEFAULT } from './dispatcher.ts';
 import { JOB_LIFECYCLE_OPTIONS_DEFAULT } from './job-lifecycle.ts';
 import { JOB_STORE_LIMITS_DEFAULT, TENANT_ROLES, type TenantRecord } from './job-store.ts';
 import { API_KEY_PREFIX, apiKeySha256, checkTenantPublicKey, TENANT_ID_PATTERN } from './tenants.ts';
@@ -18,6 +19,47 @@ import { API_KEY_PREFIX, apiKeySha256, checkTenantPublicKey, TENANT_ID_PATTERN }
 const API_KEY_LENGTH_MAX = 256;
 const ms = (description: string, defaultValue: number, minimum = 1) => Type.Optional(Type.Integer({ minimum, maximum: 10 * 365 * 86_400_000, default: defaultValue, description }));
 const count = (description: string, defaultValue: number, maximum = 100_000_000) => Type.Optional(Type.Integer({ minimum: 1, maximum, default: defaultValue, description }));
+
+const MiB = 1024 * 1024;
+/** Defaults of the scheduler's DTN node (`dtn`). */
+export const SCHEDULER_DTN_DEFAULTS = {
+  listen: ['/ip4/0.0.0.0/tcp/4002'],
+  capacityBytes: 1024 * MiB,
+  capacityBundles: 100_000,
+  overlayRateBytesPerSec: 12_500_000,
+  nodeKeyCacheMs: 600_000,
+} as const;
+
+/**
+ * The scheduler's own DTN node: without it the scheduler places and escrows jobs but nothing is
+ * dispatched (scheduler/README.md, "Dispatch").
+ */
+const DtnConfigSchema = Type.Object({
+  ipn: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: "The scheduler's ipn node number: assignments leave from ipn:N.0, nodes report to ipn:N.2 and stations forward results to ipn:N.3. Not a registered node; agents name it as their scheduler node." }),
+  keyFile: Type.String({ minLength: 1, maxLength: 4096, description: "The scheduler's ed25519 seed (64 hex characters, keep it 0600): it signs assignments (agents verify them under its public key: orbital `schedulerPublicKey`, ground `scheduler.publicKeyHex`) and is the libp2p identity the stations admit." }),
+  storePath: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'The bundle store (SQLite) file; default: beside the job store, <storePath>.bundles.' })),
+  store: Type.Optional(Type.Object({
+    capacityBytes: count('Bytes of bundles held at most; a bundle that does not fit is refused (an assignment is then retried every tick).', SCHEDULER_DTN_DEFAULTS.capacityBytes, Number.MAX_SAFE_INTEGER),
+    capacityBundles: count('Bundles held at most.', SCHEDULER_DTN_DEFAULTS.capacityBundles),
+    bundleSizeBytesMax: count('Largest single bundle accepted.', 16 * MiB, 1024 * MiB),
+  }, { additionalProperties: false })),
+  listen: Type.Optional(Type.Array(Type.String({ pattern: '^/ip[46]/', maxLength: 512 }), {
+    maxItems: 8, default: SCHEDULER_DTN_DEFAULTS.listen, description: 'libp2p multiaddrs the overlay listens on; [] only dials out.',
+  })),
+  peers: Type.Array(Type.Object({
+    name: Type.String({ minLength: 1, maxLength: 64, description: 'For logs (the station id).' }),
+    node: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: "The peer's ipn node number (a ground station's `station.ipn`)." }),
+    address: Type.String({ pattern: '^/(ip4|ip6|dns|dns4|dns6)/', maxLength: 512, description: "Its libp2p multiaddr without /p2p/ (the ground agent's `terrestrial.listen`)." }),
+    publicKeyHex: Type.String({ pattern: '^[0-9a-f]{64}$', description: "Its ed25519 public key (its `identity.keyFile`'s): its libp2p identity; the gater admits only these keys." }),
+    rateBytesPerSec: count('Rate of the always-on overlay contacts between the scheduler and this peer.', SCHEDULER_DTN_DEFAULTS.overlayRateBytesPerSec, Number.MAX_SAFE_INTEGER),
+  }, { additionalProperties: false }), { minItems: 1, maxItems: 1000, description: "The ground stations (or gateways) the scheduler's node reaches over the libp2p overlay: each gets always-on contacts both ways, so assignments route scheduler → station → (pass) → node." }),
+  nodeKeyCacheMs: ms("How long a node's public key read from the validators' registry (nodes without NodeSpec.publicKeyHex) is used before it is read again.", SCHEDULER_DTN_DEFAULTS.nodeKeyCacheMs, 1_000),
+  dispatcher: Type.Optional(Type.Object({
+    tickMs: ms('How often placed jobs are looked for and their assignments sent.', DISPATCHER_OPTIONS_DEFAULT.tickMs, 10),
+    dispatchesPerTickMax: count('Assignments sent per tick at most; the rest at the next.', DISPATCHER_OPTIONS_DEFAULT.dispatchesPerTickMax, 100_000),
+    timeoutFactor: Type.Optional(Type.Number({ minimum: 1, maximum: 100, default: DISPATCHER_OPTIONS_DEFAULT.timeoutFactor, description: "A workload's timeout on the node: the job's executionMs times this." })),
+  }, { additionalProperties: false })),
+}, { additionalProperties: false, description: "The scheduler's DTN node, which dispatches placed jobs as signed assignments and turns nodes' reports and results into job states. Without it nothing is dispatched." });
 
 const TenantConfigSchema = Type.Object({
   id: Type.String({ pattern: TENANT_ID_PATTERN, description: 'Tenant id (1–48 of [a-z0-9._-]); names its ledger accounts.' }),
@@ -82,6 +124,7 @@ export const SchedulerConfigSchema = Type.Object({
   }, { additionalProperties: false })),
   dashboard: Type.Optional(DashboardConfigSchema),
   docs: Type.Optional(Type.Boolean({ default: true, description: 'Serve Swagger UI at /docs (the OpenAPI document is at /docs/json either way).' })),
+  dtn: Type.Optional(DtnConfigSchema),
 }, { additionalProperties: false });
 
 export type SchedulerConfigFile = Static<typeof SchedulerConfigSchema>;
@@ -97,6 +140,8 @@ export interface SchedulerConfig {
   readonly elementsPath: string | undefined;
   readonly ledgerSnapshotPath: string;
   readonly tenants: readonly TenantRecord[];
+  /** The DTN node's files, when `dtn` is configured. */
+  readonly dtn: { readonly keyPath: string; readonly bundleStorePath: string } | undefined;
 }
 
 function readSecret(path: string, field: string): string {
@@ -150,6 +195,19 @@ export function resolveSchedulerConfig(file: SchedulerConfigFile, configPath: st
     if (BigInt(g.amountMinor) > 2n ** 63n - 1n) throw new OrbitfedError('ORBITFED_CONFIG_INVALID', 'more than 2^63 − 1 minor units', at(`/ledger/genesis/${i}/amountMinor`));
   }
   const storePath = resolve(base, file.storePath);
+  const dtn = file.dtn;
+  if (dtn !== undefined) {
+    const nodes = new Set<number>();
+    dtn.peers.forEach((peer, i) => {
+      const field = `/dtn/peers/${i}`;
+      if (peer.node === dtn.ipn) throw new OrbitfedError('ORBITFED_CONFIG_INVALID', `peer ${peer.name} has the scheduler's own ipn ${dtn.ipn}`, at(`${field}/node`));
+      if (nodes.has(peer.node)) throw new OrbitfedError('ORBITFED_CONFIG_INVALID', `ipn ${peer.node} is listed twice`, at(`${field}/node`));
+      nodes.add(peer.node);
+      if (peer.address.includes('/p2p/')) throw new OrbitfedError('ORBITFED_CONFIG_INVALID', 'give the address without /p2p/: the peer id comes from publicKeyHex', at(`${field}/address`));
+      const check = checkPublicKeyForRegistration(new Uint8Array(Buffer.from(peer.publicKeyHex, 'hex')));
+      if (!check.ok) throw new OrbitfedError('ORBITFED_CONFIG_INVALID', `public key refused (${check.reason}): ${check.detail}`, at(`${field}/publicKeyHex`));
+    });
+  }
   return {
     file,
     configPath,
@@ -159,6 +217,10 @@ export function resolveSchedulerConfig(file: SchedulerConfigFile, configPath: st
     elementsPath: file.elementsPath === undefined ? undefined : resolve(base, file.elementsPath),
     ledgerSnapshotPath: file.ledger.snapshotPath === undefined ? `${storePath}.ledger` : resolve(base, file.ledger.snapshotPath),
     tenants,
+    dtn: dtn === undefined ? undefined : {
+      keyPath: resolve(base, dtn.keyFile),
+      bundleStorePath: dtn.storePath === undefined ? `${storePath}.bundles` : resolve(base, dtn.storePath),
+    },
   };
 }
 

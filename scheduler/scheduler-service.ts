@@ -1,24 +1,35 @@
 // The one place a scheduler process is wired (STYLE rule 14): configuration → contact plan, job
-// store, tenants, the ledger behind the escrow port, placement, the job lifecycle, and the REST API,
-// with one logger and one metrics registry. `start()` recovers the lifecycle and listens; `stop()`
-// closes the API (in-flight requests finish), stops the sweeps and closes the store.
+// store, tenants, the ledger behind the escrow port, placement, the job lifecycle, the REST API and,
+// with `dtn`, the scheduler's own DTN node (a BundleAgent on the libp2p overlay to the stations)
+// with the dispatcher on it, with one logger and one metrics registry. `start()` recovers the
+// lifecycle, starts the DTN node and the dispatcher, and listens; `stop()` closes the API (in-flight
+// requests finish), stops the dispatcher, the DTN node and the sweeps, and closes the store.
+//
+// Node keys for the dispatcher (NodeKeyDirectory, below): a node's `publicKeyHex` in its NodeSpec
+// when it has one, else the active key of the node in the validators' registry when
+// `ledger.validatorRpcUrl` is set (read once, then again after `dtn.nodeKeyCacheMs`), else none
+// (its messages are refused).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { loadConfigFile, MetricsRegistry, OrbitfedError, type Clock, type Logger } from '../common/index.ts';
 import { ContactPlan, loadContactPlanFile, loadElementFile } from '../contact-plans/index.ts';
-import { planTimeBaseOf } from '../dtn/index.ts';
+import { ed25519PublicKeyFromSeed, ed25519Signer, readKeyFile, ValidatorClient } from '../consensus/index.ts';
+import {
+  BundleAgent, createLibp2pNode, formatEid, Libp2pConvergenceLayer, libp2pPeerIdOf, planTimeBaseOf, type BundleAgentLog, type Libp2pNode, type PeerAddress,
+} from '../dtn/index.ts';
 import { buildApi, type ApiApp } from './api.ts';
 import { verifyAttestation } from './attestations.ts';
 import { loadDashboardSources } from './dashboard-config.ts';
 import { loadCountryBorders } from './country-borders.ts';
+import { Dispatcher, withOverlayContacts, type OverlayPeer } from './dispatcher.ts';
 import { InProcessEscrowLedger, type EscrowLedger } from './escrow-ledger.ts';
 import { ValidatorEscrowLedger } from './validator-escrow-ledger.ts';
 import { JobLifecycle } from './job-lifecycle.ts';
 import { JobStore } from './job-store.ts';
 import { nodeSpecRuleProblems, NodeSpecSchema } from './node-spec.ts';
 import { placeJob, releasePlacement, reservePlacement } from './placement.ts';
-import type { SchedulerConfig } from './scheduler-config.ts';
+import { SCHEDULER_DTN_DEFAULTS, type SchedulerConfig } from './scheduler-config.ts';
 import { throwIfProblems } from './spec-problems.ts';
 import { TenantDirectory } from './tenants.ts';
 
@@ -36,6 +47,26 @@ export interface SchedulerServiceOptions {
   readonly listen?: { readonly host?: string; readonly port?: number } | undefined;
 }
 
+/** The scheduler's DTN node and the dispatcher on it (`dtn` in the configuration). */
+interface DtnNode {
+  readonly agent: BundleAgent;
+  readonly libp2p: Libp2pNode;
+  readonly dispatcher: Dispatcher;
+  readonly publicKeyHex: string;
+}
+
+/** Where the scheduler's DTN node can be reached, once started. */
+export interface SchedulerDtnEndpoints {
+  /** ipn:N.0 */
+  readonly node: string;
+  readonly reports: string;
+  readonly results: string;
+  /** The scheduler's signing key: what agents configure as the scheduler's public key. */
+  readonly publicKeyHex: string;
+  /** libp2p multiaddrs with /p2p/<peer id>. */
+  readonly libp2p: readonly string[];
+}
+
 export class SchedulerService {
   readonly app: ApiApp;
   readonly store: JobStore;
@@ -44,16 +75,34 @@ export class SchedulerService {
   readonly #config: SchedulerConfig;
   readonly #log: Logger;
   readonly #listen: { readonly host: string; readonly port: number };
+  readonly #dtn: DtnNode | undefined;
   #started = false;
+  #dtnStarted = false;
 
-  private constructor(config: SchedulerConfig, app: ApiApp, store: JobStore, lifecycle: JobLifecycle, escrow: EscrowLedger, log: Logger, listen: { host: string; port: number }) {
+  private constructor(config: SchedulerConfig, parts: { app: ApiApp; store: JobStore; lifecycle: JobLifecycle; escrow: EscrowLedger; dtn: DtnNode | undefined }, log: Logger, listen: { host: string; port: number }) {
     this.#config = config;
-    this.app = app;
-    this.store = store;
-    this.lifecycle = lifecycle;
-    this.escrow = escrow;
+    this.app = parts.app;
+    this.store = parts.store;
+    this.lifecycle = parts.lifecycle;
+    this.escrow = parts.escrow;
+    this.#dtn = parts.dtn;
     this.#log = log;
     this.#listen = listen;
+  }
+
+  /** The dispatcher, when `dtn` is configured. */
+  get dispatcher(): Dispatcher | undefined {
+    return this.#dtn?.dispatcher;
+  }
+
+  /** The DTN node's endpoints, when `dtn` is configured and the service started. */
+  dtnEndpoints(): SchedulerDtnEndpoints | undefined {
+    const dtn = this.#dtn;
+    if (dtn === undefined || !this.#dtnStarted) return undefined;
+    return {
+      node: formatEid(dtn.agent.nodeId), reports: dtn.dispatcher.reportsEid, results: dtn.dispatcher.resultsEid, publicKeyHex: dtn.publicKeyHex,
+      libp2p: dtn.libp2p.addresses(),
+    };
   }
 
   /** Builds every component from the configuration; nothing listens and no sweep runs until `start`. */
@@ -92,8 +141,9 @@ export class SchedulerService {
         store, lifecycle, tenants, clock, logger: options.logger, metrics, auditors, chainId: file.ledger.chainId,
         limits: file.limits, docs: file.docs, dashboard: await loadDashboardSources(config, escrow, footprints?.elements),
       });
+      const dtn = config.dtn === undefined ? undefined : await buildDtnNode(config, { store, lifecycle, clock, logger: options.logger, metrics });
       const listen = { host: options.listen?.host ?? file.listen?.host ?? '127.0.0.1', port: options.listen?.port ?? file.listen?.port ?? 8080 };
-      return new SchedulerService(config, app, store, lifecycle, escrow, log, listen);
+      return new SchedulerService(config, { app, store, lifecycle, escrow, dtn }, log, listen);
     } catch (error) {
       store.close();
       throw error;
@@ -104,10 +154,23 @@ export class SchedulerService {
     return this.lifecycle.plan;
   }
 
-  /** Recovers the lifecycle (bookings, orphaned escrows, unplaced jobs) and listens; resolves to the address. */
+  /**
+   * Recovers the lifecycle (bookings, orphaned escrows, unplaced jobs), starts the DTN node and the
+   * dispatcher (which sends the assignments of placed jobs at once), and listens; resolves to the
+   * address. After a failure, `stop()` takes down what started.
+   */
   async start(): Promise<string> {
     await this.lifecycle.start();
     this.#started = true;
+    const dtn = this.#dtn;
+    if (dtn !== undefined) {
+      await dtn.agent.start();
+      this.#dtnStarted = true;
+      dtn.dispatcher.start();
+      this.#log.info({ ...this.dtnEndpoints() }, 'scheduler DTN node running; dispatching');
+    } else {
+      this.#log.info({}, 'no dtn configured: jobs are placed and escrowed but not dispatched');
+    }
     const address = await this.app.listen({ host: this.#listen.host, port: this.#listen.port });
     this.#log.info({ address, planHash: this.plan.hash, contacts: this.plan.contacts.length, nodes: this.lifecycle.nodes.size, store: this.#config.storePath }, 'scheduler listening');
     return address;
@@ -120,6 +183,11 @@ export class SchedulerService {
 
   async stop(): Promise<void> {
     await this.app.close();
+    if (this.#dtnStarted) {
+      this.#dtn!.dispatcher.stop();
+      await this.#dtn!.agent.stop();
+    }
+    this.#dtnStarted = false;
     if (this.#started) this.lifecycle.stop();
     this.#started = false;
     this.store.close();
@@ -167,4 +235,158 @@ async function openEscrowLedger(config: SchedulerConfig, clock: Clock): Promise<
     if (!outcome.ok) throw new OrbitfedError('ORBITFED_CONFIG_INVALID', `genesis money for ${g.tenant} refused by the ledger: ${outcome.detail} (${outcome.code})`, { file: config.configPath, field: '/ledger/genesis' });
   }
   return escrow;
+}
+
+/** The scheduler's DTN node (`dtn`): its key, the libp2p overlay to the configured peers, the bundle agent, the dispatcher. */
+async function buildDtnNode(
+  config: SchedulerConfig,
+  parts: { store: JobStore; lifecycle: JobLifecycle; clock: Clock; logger: Logger; metrics: MetricsRegistry },
+): Promise<DtnNode> {
+  const { store, lifecycle, clock, logger, metrics } = parts;
+  const file = config.file;
+  const d = file.dtn!;
+  const paths = config.dtn!;
+  const registered = lifecycle.nodeByIpn(d.ipn);
+  if (registered !== undefined) {
+    throw new OrbitfedError('ORBITFED_CONFIG_INVALID', `dtn.ipn ${d.ipn} is the ipn of registered node ${registered.spec.id}; the scheduler needs a number of its own`, { file: config.configPath, field: '/dtn/ipn' });
+  }
+  const seed = await readKeyFile(paths.keyPath);
+  const peers = new Map<number, PeerAddress>();
+  const peerKeys: Uint8Array[] = [];
+  const overlay: OverlayPeer[] = [];
+  for (const peer of d.peers) {
+    const publicKey = new Uint8Array(Buffer.from(peer.publicKeyHex, 'hex'));
+    peerKeys.push(publicKey);
+    peers.set(peer.node, { cl: 'libp2p', address: `${peer.address}/p2p/${libp2pPeerIdOf(publicKey)}` });
+    overlay.push({ node: peer.node, rateBytesPerSec: peer.rateBytesPerSec ?? SCHEDULER_DTN_DEFAULTS.overlayRateBytesPerSec, id: peer.name });
+  }
+  mkdirSync(dirname(paths.bundleStorePath), { recursive: true });
+  const libp2p = await createLibp2pNode({ identitySeed: seed, allowedPublicKeys: peerKeys, listenAddresses: d.listen ?? SCHEDULER_DTN_DEFAULTS.listen });
+  const clLog = logger.child({ component: 'convergence-layer' });
+  const agent = new BundleAgent({
+    nodeNumber: d.ipn,
+    storePath: paths.bundleStorePath,
+    store: {
+      capacityBytes: d.store?.capacityBytes ?? SCHEDULER_DTN_DEFAULTS.capacityBytes,
+      capacityBundles: d.store?.capacityBundles ?? SCHEDULER_DTN_DEFAULTS.capacityBundles,
+      ...(d.store?.bundleSizeBytesMax === undefined ? {} : { bundleSizeBytesMax: d.store.bundleSizeBytesMax }),
+    },
+    plan: withOverlayContacts(lifecycle.plan, d.ipn, overlay, 'scheduler'),
+    peers,
+    convergenceLayers: [new Libp2pConvergenceLayer({ node: libp2p, clock, log: (event, fields) => clLog.debug(fields, event) })],
+    clock,
+    log: bundleAgentLog(logger),
+  });
+  const keys = new NodeKeyDirectory({
+    nodes: lifecycle, clock, logger, cacheMs: d.nodeKeyCacheMs ?? SCHEDULER_DTN_DEFAULTS.nodeKeyCacheMs,
+    validators: file.ledger.validatorRpcUrl === undefined ? undefined : new ValidatorClient(file.ledger.validatorRpcUrl),
+  });
+  const dispatcher = new Dispatcher({
+    lifecycle, jobs: store, agent, clock, logger, metrics, chainId: file.ledger.chainId, schedulerKey: ed25519Signer(seed),
+    nodePublicKey: (nodeId) => keys.publicKeyOf(nodeId), overlay, options: d.dispatcher,
+  });
+  return { agent, libp2p, dispatcher, publicKeyHex: Buffer.from(ed25519PublicKeyFromSeed(seed)).toString('hex') };
+}
+
+/** The bundle agent's events: failures at warn (a node key being fetched at debug: the bundle is simply offered again), the rest at debug. */
+function bundleAgentLog(logger: Logger): BundleAgentLog {
+  const log = logger.child({ component: 'bundle-agent' });
+  return (event, fields) => {
+    if (fields.code === 'ORBITFED_NODE_KEY_PENDING') log.debug(fields, event);
+    else if (/error|refused|failed|given-up|unreadable|unroutable/.test(event)) log.warn(fields, event);
+    else log.debug(fields, event);
+  };
+}
+
+/** Node keys remembered at most (the oldest go first); also the bound on lookups in flight. */
+export const NODE_KEYS_CACHED_MAX = 10_000;
+/** A node the validators did not know, or could not be asked about, is asked again after this. */
+export const NODE_KEY_RETRY_MS = 5_000;
+const NODE_KEY_LOOKUPS_IN_FLIGHT_MAX = 64;
+
+export interface NodeKeyDirectoryOptions {
+  /** The registered nodes (the lifecycle's view of the job store). */
+  readonly nodes: Pick<JobLifecycle, 'nodes'>;
+  /** The validators' registry; without it only NodeSpec keys are known. */
+  readonly validators?: Pick<ValidatorClient, 'node'> | undefined;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** How long a key read from the validators is used before it is read again (in the background). */
+  readonly cacheMs: number;
+}
+
+/**
+ * The dispatcher's `nodePublicKey`: synchronous, because it runs inside the bundle store's delivery
+ * transaction. A registered node's NodeSpec `publicKeyHex` comes first; otherwise the active key
+ * (the newest, unless retired or revoked) of the node in the validators' registry. A key not read
+ * yet cannot be answered at once: the lookup starts and `ORBITFED_NODE_KEY_PENDING` is thrown, which
+ * leaves the message in the bundle store to be delivered again (a second later); once the validators
+ * answered that they do not know the node, its messages are refused (`undefined`) for
+ * `NODE_KEY_RETRY_MS`. A key older than `cacheMs` is still used while it is read again, so a
+ * rotated key is honoured at most `cacheMs` late (reports signed with the new key before that are
+ * refused). Unregistered nodes have no key.
+ */
+export class NodeKeyDirectory {
+  readonly #options: NodeKeyDirectoryOptions;
+  readonly #log: Logger;
+  /** nodeId → the key the validators gave (undefined: they do not know the node), and when. */
+  readonly #cache = new Map<string, { readonly publicKey: Uint8Array | undefined; readonly atMs: number }>();
+  readonly #failedAtMs = new Map<string, number>();
+  readonly #inFlight = new Set<string>();
+
+  constructor(options: NodeKeyDirectoryOptions) {
+    this.#options = options;
+    this.#log = options.logger.child({ component: 'node-keys' });
+  }
+
+  publicKeyOf(nodeId: string): Uint8Array | undefined {
+    const spec = this.#options.nodes.nodes.get(nodeId)?.spec;
+    if (spec === undefined) return undefined;
+    if (spec.publicKeyHex !== undefined) return new Uint8Array(Buffer.from(spec.publicKeyHex, 'hex'));
+    if (this.#options.validators === undefined) return undefined;
+    const nowMs = this.#options.clock.now();
+    const cached = this.#cache.get(nodeId);
+    if (cached?.publicKey !== undefined) {
+      if (nowMs - cached.atMs >= this.#options.cacheMs) this.#lookUp(nodeId, nowMs);
+      return cached.publicKey;
+    }
+    if (cached !== undefined && nowMs - cached.atMs < NODE_KEY_RETRY_MS) return undefined;
+    this.#lookUp(nodeId, nowMs);
+    throw new OrbitfedError('ORBITFED_NODE_KEY_PENDING', `the public key of node ${nodeId} is being read from the validators; the message waits and is delivered again`, { field: 'nodeId' });
+  }
+
+  #lookUp(nodeId: string, nowMs: number): void {
+    const validators = this.#options.validators!;
+    if (this.#inFlight.has(nodeId) || this.#inFlight.size >= NODE_KEY_LOOKUPS_IN_FLIGHT_MAX) return;
+    const failedAtMs = this.#failedAtMs.get(nodeId);
+    if (failedAtMs !== undefined && nowMs - failedAtMs < NODE_KEY_RETRY_MS) return;
+    // In flight until the validator answers or the request fails: fetch's own limits (undici: connect
+    // 10 s, headers and body 300 s each, wall time) bound a validator that never answers. No Clock
+    // timer here: under a scaled clock it would run out long before the network answered.
+    this.#inFlight.add(nodeId);
+    validators.node(nodeId).then(
+      (record) => {
+        const publicKey = record === undefined ? undefined : activeKeyOf(record);
+        this.#failedAtMs.delete(nodeId);
+        this.#cache.delete(nodeId);
+        if (this.#cache.size >= NODE_KEYS_CACHED_MAX) this.#cache.delete(this.#cache.keys().next().value!);
+        this.#cache.set(nodeId, { publicKey, atMs: this.#options.clock.now() });
+        this.#log.info({ nodeId, known: publicKey !== undefined }, publicKey === undefined ? 'the validators have no active key for this node' : 'node key read from the validators');
+      },
+      (error: unknown) => {
+        if (this.#failedAtMs.size >= NODE_KEYS_CACHED_MAX) this.#failedAtMs.clear();
+        this.#failedAtMs.set(nodeId, this.#options.clock.now());
+        this.#log.warn({ nodeId, code: (error as OrbitfedError).code, error: (error as Error).message }, 'node key not read from the validators; asking again later');
+      },
+    ).finally(() => this.#inFlight.delete(nodeId));
+  }
+}
+
+/** The active key of a ledger node record (validator RPC JSON: keys[].publicKey in hex): the newest, unless it was retired or revoked. */
+function activeKeyOf(record: Record<string, unknown>): Uint8Array | undefined {
+  const keys = Array.isArray(record.keys) ? (record.keys as Record<string, unknown>[]) : [];
+  const active = keys.at(-1);
+  if (active === undefined || active.retiredAtMs !== undefined || active.revokedAtMs !== undefined) return undefined;
+  const hex = active.publicKey;
+  return typeof hex === 'string' && /^[0-9a-f]{64}$/.test(hex) ? new Uint8Array(Buffer.from(hex, 'hex')) : undefined;
 }
