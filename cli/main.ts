@@ -3,13 +3,17 @@ import { RealClock, OrbitfedError } from '../common/index.ts';
 import type { Command, CommandContext } from './command.ts';
 import { demoCommand } from './demo-command.ts';
 import { dtnCommand } from './dtn-command.ts';
+import { groundAgentCommand } from './ground-agent-command.ts';
+import { hilCommand } from './hil-command.ts';
 import { linkEmulatorCommand } from './link-emulator-command.ts';
+import { orbitalAgentCommand } from './orbital-agent-command.ts';
 import { passesCommand } from './passes-command.ts';
 import { planCommand } from './plan-command.ts';
 import { routeCommand } from './route-command.ts';
+import { schedulerCommand } from './scheduler-command.ts';
 import { validatorCommand } from './validator-command.ts';
 
-const COMMANDS: readonly Command[] = [passesCommand, planCommand, routeCommand, dtnCommand, validatorCommand, linkEmulatorCommand, demoCommand];
+const COMMANDS: readonly Command[] = [passesCommand, planCommand, routeCommand, dtnCommand, validatorCommand, schedulerCommand, orbitalAgentCommand, groundAgentCommand, linkEmulatorCommand, hilCommand, demoCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

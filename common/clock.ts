@@ -61,6 +61,8 @@ export class RealClock implements Clock {
   }
 }
 
+const WALL_TIMERS = new RealClock();
+
 /** Where a scaled clock's time starts and how fast it runs (plain data: it crosses process boundaries). */
 export interface TimeBase {
   /** Wall-clock instant (Unix ms) at which the scaled clock reads `originMs`. */
@@ -120,10 +122,7 @@ export class ScaledClock implements Clock {
 
   setTimer(delayMs: DurationMs, callback: () => void): TimerHandle {
     assert.ok(delayMs >= 0, `timer delay must be >= 0, got ${delayMs}`);
-    if (this.timers === 'wall') {
-      const timer = setTimeout(callback, Math.min(REAL_TIMER_MS_MAX, delayMs));
-      return { cancel: () => clearTimeout(timer) };
-    }
+    if (this.timers === 'wall') return WALL_TIMERS.setTimer(delayMs, callback);
     const dueMs = this.now() + delayMs;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let cancelled = false;
