@@ -67,7 +67,7 @@ describe('orbitfed passes', () => {
     expect(help.stdout).toContain('--elements FILE');
     expect((await run(['help', 'passes'])).stdout).toBe(help.stdout);
     expect((await run(['--help'])).stdout).toContain('passes');
-    expect((await run(['demo', '--help'])).stdout).toContain('orbitfed passes');
+    expect((await run(['demo', '--help'])).stdout).toContain('Usage: orbitfed demo');
   });
 
   describe('refuses bad input with a message naming what was wrong', () => {
