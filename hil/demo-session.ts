@@ -126,7 +126,8 @@ export class DemoSession {
       stations: inputs.nodes.filter((n) => n.kind === 'ground').map((n) => n.id),
       apiUrl: layout.schedulerUrl,
       docsUrl: `${layout.schedulerUrl}/docs`,
-      dashboardUrl: `${layout.schedulerUrl}/`,
+      // The key after "#" never reaches the server; the page keeps it for this tab (scheduler/dashboard/README.md).
+      dashboardUrl: `${layout.schedulerUrl}/#key=${apiKey}`,
       mqttUrl: federation.mqtt.url,
       validatorRpcUrls: layout.validatorRpcUrls,
       logsDir: layout.logsDir,

@@ -109,6 +109,11 @@ export function writeFederationFiles(spec: FederationSpec, inputs: FederationInp
     lifecycle: { tickMs: Math.max(10, Math.round(1000 * spec.timeScale)) },
     log: { level: spec.logLevel === 'silent' ? 'warn' : spec.logLevel },
     docs: true,
+    // The map draws the stations where they are; live updates look once a wall-clock second.
+    dashboard: {
+      stationsPath, validatorRpcUrls: [...testnet.rpcUrls],
+      eventsPollMs: Math.min(60_000, Math.max(100, Math.round(1000 * spec.timeScale))),
+    },
   };
   const schedulerConfigPath = join(schedulerDir, 'scheduler.json');
   writeSchedulerConfig(schedulerConfigPath, scheduler);
