@@ -63,7 +63,7 @@
 import assert from 'node:assert/strict';
 import { OrbitfedError } from '../common/index.ts';
 import type { ContactBookings } from './contact-bookings.ts';
-import type { Contact, ContactPlan } from './contact-plan.ts';
+import type { ContactPlan } from './contact-plan.ts';
 
 /** Routes one query may ask for at most (`k`). */
 export const ROUTES_MAX = 64;
@@ -117,13 +117,11 @@ export interface RouteQuery {
   readonly labelExpansionsMax?: number | undefined;
 }
 
-const OUT_STRIDE = 6;
-const OUT_START = 0;
-const OUT_END = 1;
-const OUT_OWLT = 2;
-const OUT_RATE = 3;
-const OUT_TO = 4;
-const OUT_CONTACT = 5;
+/** Per outgoing position, what a relaxation reads beyond the dense start, end and receiver: light time, rate, plan index. */
+const RECORD_STRIDE = 3;
+const RECORD_OWLT = 0;
+const RECORD_RATE = 1;
+const RECORD_CONTACT = 2;
 
 /**
  * Duration classes of a node's contacts (class c: duration ≤ 8^c s, the last class the rest). Each
@@ -138,54 +136,94 @@ const DURATION_CLASSES = 7;
  * million contacts, was a fifth of a query's time, in cache misses).
  */
 const TIME_BUCKETS = 256;
+/**
+ * The backward search for the remaining-time bounds (advanceRemaining) reads this many contacts
+ * before the forward search starts, then keeps up with it: REMAINING_SCANS_PER_SCAN contacts per
+ * contact the forward search reads. So a query the plain search answers quickly (HDTN's plans)
+ * pays little for bounds, and one that needs many expansions (far apart on 1,000 LEO with ISLs)
+ * gets bounds from further away from the destination.
+ */
+const REMAINING_SCANS_FIRST = 1024;
+const REMAINING_SCANS_PER_SCAN = 1;
+/**
+ * The first search of a query uses only a constant bound (the last hop into the destination, for
+ * routes anywhere in the plan) and gives up after reading this many contacts; most queries on
+ * sparse plans (HDTN's, passes without ISLs) end within it, and the others pay it once before the
+ * windowed search with the backward bounds, which costs more to set up.
+ */
+const PROBE_SCANS_MAX = 8192;
+/** search's result when it gave up after the scans allowed. */
+const GAVE_UP = -2;
+/**
+ * The first search window ends this long after the earliest time the bundle can be at any node but
+ * the source; each next window is WINDOW_GROWTH times longer, up to the whole plan.
+ */
+const WINDOW_FIRST_SEC = 16;
+const WINDOW_GROWTH = 8;
 
 /**
- * The plan in typed arrays: dense node numbers, and each node's outgoing contacts, their attributes
- * laid out so that a search reads them sequentially. A search needs, from a node at time t, the
- * contacts open at t and those starting after t, the latter only up to the best arrival yet (they
- * are read lazily, in start order). The contacts open at t are found per duration class: a class's
- * contacts, ordered by start, that start in [t − its longest duration, t]. So an expansion reads
- * about the contacts open at t, however many the node has in the day.
+ * One direction of the plan's contacts, per node: positions offset[n] … offset[n + 1] − 1 hold the
+ * contacts out of (or into) node n, grouped by duration class (ascending) and ordered by start
+ * within a class. The contacts open at t are found per class: those that start in
+ * [t − the class's longest duration, t]. So a scan reads about the contacts open at t, however many
+ * the node has in the day.
  */
-interface ContactGraph {
-  readonly nodeByIpn: ReadonlyMap<number, number>;
-  readonly ipnOfNode: Float64Array;
-  /**
-   * Contacts out of node n sit at positions outOffset[n] … outOffset[n + 1] − 1, grouped by duration
-   * class (ascending) and ordered by start within a class; byStart lists the same positions ordered
-   * by start (then plan index).
-   */
-  readonly outOffset: Int32Array;
-  readonly byStart: Int32Array;
+interface TimeIndex {
+  readonly offset: Int32Array;
+  readonly startSec: Float64Array;
+  readonly endSec: Float64Array;
   /** Node n's non-empty classes are entries classFirst[n] … classFirst[n + 1] − 1: where each ends, and its longest duration. */
   readonly classFirst: Int32Array;
   readonly classEnd: Int32Array;
   readonly classDurationMaxSec: Float64Array;
-  /** The plan's time buckets: bucket b starts at bucketStartSec(b) = firstStartSec + b × bucketSec. */
-  readonly firstStartSec: number;
-  readonly bucketSec: number;
   /**
    * For class entry k, classBucket[k × (TIME_BUCKETS + 2) + b] is the first position of the class
    * starting at or after bucketStartSec(b), for b = 0 … TIME_BUCKETS, and entry TIME_BUCKETS + 1 is
-   * the class's end. startBucket is the same over each node's byStart list.
+   * the class's end.
    */
   readonly classBucket: Int32Array;
+}
+
+/**
+ * The plan in typed arrays: dense node numbers, each node's outgoing contacts laid out so that a
+ * search reads them sequentially, and each node's incoming contacts for the backward search of
+ * the remaining-time bounds (startRemaining). A search needs, from a node at time t, the contacts open at t and those
+ * starting after t, the latter only while they could beat the best arrival yet (they are read
+ * lazily, in start order, through byStart).
+ */
+interface ContactGraph {
+  readonly nodeByIpn: ReadonlyMap<number, number>;
+  readonly ipnOfNode: Float64Array;
+  readonly out: TimeIndex;
+  /** Receiving node per outgoing position. */
+  readonly outToNode: Int32Array;
+  /** RECORD_STRIDE numbers per outgoing position. */
+  readonly outRecord: Float64Array;
+  /** Node n's outgoing positions ordered by start (then plan index), at out.offset[n] … out.offset[n + 1] − 1. */
+  readonly byStart: Int32Array;
+  /** The same buckets as out.classBucket, per node, over its byStart list. */
   readonly startBucket: Int32Array;
-  /** Contacts into node n: positions inPosition[inOffset[n] … inOffset[n + 1] − 1]. */
-  readonly inOffset: Int32Array;
-  readonly inPosition: Int32Array;
-  /** Per node, over its incoming contacts: the fastest rate and the shortest light time (for lastHopMinSecOf). */
+  readonly in: TimeIndex;
+  /**
+   * Per incoming position: the sending node, and the rate rounded up and the light time rounded
+   * down to float32 (half the memory, read densely; rounded so that the durations they give are
+   * still lower bounds).
+   */
+  readonly inFromNode: Int32Array;
+  readonly inRateBytesPerSec: Float32Array;
+  readonly inOwltSec: Float32Array;
+  /** Per node, over its outgoing contacts: the fastest rate and the shortest light time (a bound of any hop out of it). */
+  readonly outRateMaxBytesPerSec: Float64Array;
+  readonly outOwltMinSec: Float64Array;
+  /** The same over each node's incoming contacts (a bound of the last hop into it). */
   readonly inRateMaxBytesPerSec: Float64Array;
   readonly inOwltMinSec: Float64Array;
-  /**
-   * Per position, one record of OUT_STRIDE numbers (start, end, light time, rate, receiving node,
-   * plan index): what a relaxation reads sits in one or two cache lines instead of six arrays.
-   */
-  readonly out: Float64Array;
-  /** The records' start and end times and receiving nodes again, densely, for the binary searches and the scans of open contacts. */
-  readonly outStartSec: Float64Array;
-  readonly outEndSec: Float64Array;
-  readonly outToNode: Int32Array;
+  /** The plan's time buckets: bucket b starts at bucketStartSec(b) = firstStartSec + b × bucketSec. */
+  readonly firstStartSec: number;
+  readonly bucketSec: number;
+  readonly lastStartSec: number;
+  /** The largest magnitude of a time in the plan (for the rounding margin of the remaining-time bounds). */
+  readonly timeMagnitudeSec: number;
   readonly work: Workspace;
 }
 
@@ -199,6 +237,8 @@ class Workspace {
   count = 0;
   node = new Int32Array(0);
   arrivalSec = new Float64Array(0);
+  /** The heap's key: arrival plus the node's remaining-time bound (A*'s f); for a continuation, its next start plus that bound. */
+  keySec = new Float64Array(0);
   hops = new Int32Array(0);
   terminationSec = new Float64Array(0);
   /** End of the label's last contact (−Infinity for the root): the third key of the route order. */
@@ -235,14 +275,50 @@ class Workspace {
   removedCount = 0;
   expansions = 0;
   expansionsMax = LABEL_EXPANSIONS_MAX;
+  /**
+   * When a search gave up: the earliest arrival of the routes it had found (Infinity if none), and
+   * the key of the label it was about to expand (no route arrives earlier: labels are expanded in
+   * key order, and a key is a lower bound of the arrivals through its label).
+   */
+  gaveUpBestArrivalSec = Infinity;
+  gaveUpKeySec = -Infinity;
+  /**
+   * The backward search for remaining-time bounds (startRemaining, advanceRemaining, boundOf): per
+   * node its tentative bound, whether it is settled and then its bound (rounding margin applied),
+   * the least duration of a hop out of it for this query, and a heap of nodes by tentative bound.
+   */
+  readonly tentativeSec: Float64Array;
+  readonly reached: Uint8Array;
+  readonly remainingSec: Float64Array;
+  readonly hopMinSec: Float64Array;
+  readonly nodeHeap: Int32Array;
+  readonly nodeHeapIndex: Int32Array;
+  nodeHeapSize = 0;
+  /** The least tentative bound among the nodes not settled (Infinity when none is left). */
+  remainingNextSec = 0;
+  remainingFromSec = 0;
+  remainingUntilSec = 0;
+  remainingSizeBytes = 0;
+  /** Contacts read by the backward search, and by the forward searches since it started. */
+  remainingScans = 0;
+  forwardScans = 0;
+  /** The rounding margin of the bounds: scale × (magnitude + bound). */
+  marginScale = 0;
+  marginMagnitudeSec = 0;
 
-  constructor(nodeCount: number, contactCount: number) {
+  constructor(nodeCount: number, removedContact: Uint8Array) {
     this.settledHead = new Int32Array(nodeCount).fill(-1);
     this.labelledHead = new Int32Array(nodeCount).fill(-1);
     this.earliestArrivalSec = new Float64Array(nodeCount).fill(Infinity);
     this.earliestHops = new Int32Array(nodeCount);
     this.forbiddenNode = new Uint8Array(nodeCount);
-    this.removedContact = new Uint8Array(contactCount);
+    this.removedContact = removedContact;
+    this.remainingSec = new Float64Array(nodeCount);
+    this.hopMinSec = new Float64Array(nodeCount);
+    this.tentativeSec = new Float64Array(nodeCount);
+    this.reached = new Uint8Array(nodeCount);
+    this.nodeHeap = new Int32Array(nodeCount);
+    this.nodeHeapIndex = new Int32Array(nodeCount);
     this.grow(1024);
   }
 
@@ -256,6 +332,7 @@ class Workspace {
     };
     this.node = copy(this.node, new Int32Array(capacity));
     this.arrivalSec = copy(this.arrivalSec, new Float64Array(capacity));
+    this.keySec = copy(this.keySec, new Float64Array(capacity));
     this.hops = copy(this.hops, new Int32Array(capacity));
     this.terminationSec = copy(this.terminationSec, new Float64Array(capacity));
     this.lastEndSec = copy(this.lastEndSec, new Float64Array(capacity));
@@ -271,13 +348,13 @@ class Workspace {
   }
 
   /**
-   * Whether label a comes before label b: arrival ↑, hops ↑, last contact's end ↑, entry node ↑,
-   * then creation order. A continuation comes before the labels of its arrival (it may yield some).
+   * Whether label a comes before label b: key ↑, hops ↑, last contact's end ↑, entry node ↑, then
+   * creation order. A continuation comes before the labels of its key (it may yield some).
    */
   before(a: number, b: number): boolean {
-    const arrivalA = this.arrivalSec[a]!;
-    const arrivalB = this.arrivalSec[b]!;
-    if (arrivalA !== arrivalB) return arrivalA < arrivalB;
+    const keyA = this.keySec[a]!;
+    const keyB = this.keySec[b]!;
+    if (keyA !== keyB) return keyA < keyB;
     const continuationA = this.cursor[a]! >= 0;
     if (continuationA !== this.cursor[b]! >= 0) return continuationA;
     const hopsA = this.hops[a]!;
@@ -339,53 +416,149 @@ class Workspace {
     }
     return false;
   }
+
+  /**
+   * The current lower bound of the time from `node` to the destination: a settled node's own; for
+   * another, min(tentative, least tentative left + its least hop), which never falls as the
+   * backward search goes on (see startRemaining). Infinity when it cannot get there.
+   */
+  boundOf(node: number): number {
+    if (this.reached[node] === 1) return this.remainingSec[node]!;
+    return this.withMargin(Math.min(this.tentativeSec[node]!, this.remainingNextSec + this.hopMinSec[node]!));
+  }
+
+  withMargin(boundSec: number): number {
+    return boundSec === Infinity ? Infinity : Math.max(0, boundSec - this.marginScale * (this.marginMagnitudeSec + boundSec));
+  }
+
+  /** The backward search's heap of nodes, ordered by tentativeSec: insert `node` or move it up after its bound fell. */
+  nodeHeapUpdate(node: number, size: number): number {
+    const heap = this.nodeHeap;
+    const index = this.nodeHeapIndex;
+    const keySec = this.tentativeSec[node]!;
+    let i = index[node]! >= 0 ? index[node]! : size++;
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (this.tentativeSec[heap[up]!]! <= keySec) break;
+      heap[i] = heap[up]!;
+      index[heap[i]!] = i;
+      i = up;
+    }
+    heap[i] = node;
+    index[node] = i;
+    return size;
+  }
+
+  nodeHeapPop(size: number): number {
+    const heap = this.nodeHeap;
+    const index = this.nodeHeapIndex;
+    const top = heap[0]!;
+    index[top] = -1;
+    const last = heap[size - 1]!;
+    const n = size - 1;
+    if (n === 0) return top;
+    const keySec = this.tentativeSec[last]!;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      if (child + 1 < n && this.tentativeSec[heap[child + 1]!]! < this.tentativeSec[heap[child]!]!) child += 1;
+      if (this.tentativeSec[heap[child]!]! >= keySec) break;
+      heap[i] = heap[child]!;
+      index[heap[i]!] = i;
+      i = child;
+    }
+    heap[i] = last;
+    index[last] = i;
+    return top;
+  }
 }
 
 /** Derived data only, keyed by the (immutable) plan and dropped with it: results never depend on it. */
 const graphs = new WeakMap<ContactPlan, ContactGraph>();
 
-/** The plan's typed-array graph, built on the plan's first query (about 3 ms for 28,162 contacts). */
-function graphOf(plan: ContactPlan): ContactGraph {
-  const cached = graphs.get(plan);
-  if (cached !== undefined) return cached;
-  const contacts = plan.contacts;
-  const nodeByIpn = new Map<number, number>(plan.nodes.map((n, i) => [n.ipn, i]));
-  const nodeCount = plan.nodes.length;
-  // The plan orders its contacts by start time: a counting sort by (sending node, duration class)
-  // keeps that order within each class, and one by sending node only gives byStart.
-  const count = contacts.length;
-  const classOf = (c: Contact): number => {
-    const duration = c.endSec - c.startSec;
-    return duration <= 1 ? 0 : Math.min(DURATION_CLASSES - 1, Math.ceil(Math.log2(duration) / 3));
-  };
-  const slotOf = new Int32Array(count);
+/** The duration class of a contact lasting `durationSec` (see DURATION_CLASSES): the least c < DURATION_CLASSES − 1 with duration ≤ 8^c, else the last. */
+function durationClassOf(durationSec: number): number {
+  let c = 0;
+  for (let limitSec = 1; c < DURATION_CLASSES - 1 && durationSec > limitSec; limitSec *= 8) c++;
+  return c;
+}
+
+/**
+ * Typed arrays carved from one ArrayBuffer, largest elements first so that each is aligned. The
+ * graph of a large plan is a dozen arrays of millions of entries; each large allocation may start a
+ * full garbage collection of the plan's millions of objects (about 2 s each on 10 million contacts),
+ * so the graph takes its memory in two allocations: one it keeps, one for scratch.
+ */
+class Arena {
+  readonly #buffer: ArrayBuffer;
+  #offsetBytes = 0;
+
+  constructor(sizeBytes: number) {
+    this.#buffer = new ArrayBuffer(sizeBytes);
+  }
+
+  float64(length: number): Float64Array {
+    return new Float64Array(this.#buffer, this.#take(length * 8, 8), length);
+  }
+
+  int32(length: number): Int32Array {
+    return new Int32Array(this.#buffer, this.#take(length * 4, 4), length);
+  }
+
+  float32(length: number): Float32Array {
+    return new Float32Array(this.#buffer, this.#take(length * 4, 4), length);
+  }
+
+  uint8(length: number): Uint8Array {
+    return new Uint8Array(this.#buffer, this.#take(length, 1), length);
+  }
+
+  #take(sizeBytes: number, alignBytes: number): number {
+    const offsetBytes = this.#offsetBytes;
+    assert.ok(offsetBytes % alignBytes === 0 && offsetBytes + sizeBytes <= this.#buffer.byteLength, 'arena sized for what it holds');
+    this.#offsetBytes += sizeBytes;
+    return offsetBytes;
+  }
+}
+
+/** Bytes per contact the graph keeps: 7 float64 (start and end both ways, the record), 5 × 4 (receiver, byStart, sender, rate, light time), 1 (removed mark). */
+const GRAPH_BYTES_PER_CONTACT = 7 * 8 + 5 * 4 + 1;
+/** Bytes per contact of scratch: start and end (float64), sending and receiving node, slot, position per contact, contact per position (4 each). */
+const SCRATCH_BYTES_PER_CONTACT = 2 * 8 + 5 * 4;
+
+/**
+ * One direction's TimeIndex over contacts given in start order (the plan's order): `nodeOf[c]` is
+ * the node contact c is filed under. Fills `contactAt` with, per position, the contact's index (and
+ * uses `slotOf` as scratch). A counting sort by (node, duration class) keeps the start order within
+ * each class.
+ */
+function timeIndexOf(nodeOf: Int32Array, startSec: Float64Array, endSec: Float64Array, nodeCount: number, firstStartSec: number, bucketSec: number,
+  positionStartSec: Float64Array, positionEndSec: Float64Array, slotOf: Int32Array, contactAt: Int32Array): TimeIndex {
+  const count = nodeOf.length;
   const slotCount = new Int32Array(nodeCount * DURATION_CLASSES + 1);
   const slotDurationMaxSec = new Float64Array(nodeCount * DURATION_CLASSES);
   for (let c = 0; c < count; c++) {
-    const contact = contacts[c]!;
-    assert.ok(c === 0 || contacts[c - 1]!.startSec <= contact.startSec, 'the plan orders contacts by start');
-    const from = nodeByIpn.get(contact.from);
-    assert.ok(from !== undefined, 'every contact leaves from a node of the plan');
-    const slot = from * DURATION_CLASSES + classOf(contact);
+    const durationSec = endSec[c]! - startSec[c]!;
+    const slot = nodeOf[c]! * DURATION_CLASSES + durationClassOf(durationSec);
     slotOf[c] = slot;
     slotCount[slot + 1]! += 1;
-    slotDurationMaxSec[slot] = Math.max(slotDurationMaxSec[slot]!, contact.endSec - contact.startSec);
+    if (durationSec > slotDurationMaxSec[slot]!) slotDurationMaxSec[slot] = durationSec;
   }
   for (let slot = 0; slot < nodeCount * DURATION_CLASSES; slot++) slotCount[slot + 1]! += slotCount[slot]!;
   const slotFill = slotCount.slice(0, nodeCount * DURATION_CLASSES);
-  const outContact = new Int32Array(count);
-  const positionOf = new Int32Array(count);
   for (let c = 0; c < count; c++) {
     const position = slotFill[slotOf[c]!]!++;
-    outContact[position] = c;
-    positionOf[c] = position;
+    contactAt[position] = c;
+    positionStartSec[position] = startSec[c]!;
+    positionEndSec[position] = endSec[c]!;
   }
-  const outOffset = new Int32Array(nodeCount + 1);
+  const offset = new Int32Array(nodeCount + 1);
   const classFirst = new Int32Array(nodeCount + 1);
   const classEndList: number[] = [];
   const classDurationList: number[] = [];
   for (let n = 0; n < nodeCount; n++) {
-    outOffset[n + 1] = slotCount[(n + 1) * DURATION_CLASSES]!;
+    offset[n + 1] = slotCount[(n + 1) * DURATION_CLASSES]!;
     for (let slot = n * DURATION_CLASSES; slot < (n + 1) * DURATION_CLASSES; slot++) {
       if (slotCount[slot + 1]! === slotCount[slot]!) continue;
       classEndList.push(slotCount[slot + 1]!);
@@ -393,86 +566,170 @@ function graphOf(plan: ContactPlan): ContactGraph {
     }
     classFirst[n + 1] = classEndList.length;
   }
-  const byStart = new Int32Array(count);
-  const startFill = outOffset.slice(0, nodeCount);
-  for (let c = 0; c < count; c++) byStart[startFill[Math.floor(slotOf[c]! / DURATION_CLASSES)]!++] = positionOf[c]!;
-  const outToNode = new Int32Array(count);
-  const outStartSec = new Float64Array(count);
-  const outEndSec = new Float64Array(count);
-  const out = new Float64Array(count * OUT_STRIDE);
-  for (let i = 0; i < count; i++) {
-    const c = contacts[outContact[i]!]!;
-    outToNode[i] = nodeByIpn.get(c.to)!;
-    outStartSec[i] = c.startSec;
-    outEndSec[i] = c.endSec;
-    const r = i * OUT_STRIDE;
-    out[r + OUT_START] = c.startSec;
-    out[r + OUT_END] = c.endSec;
-    out[r + OUT_OWLT] = c.owltSec;
-    out[r + OUT_RATE] = c.rateBytesPerSec;
-    out[r + OUT_TO] = outToNode[i]!;
-    out[r + OUT_CONTACT] = outContact[i]!;
-  }
-  const inOffset = new Int32Array(nodeCount + 1);
-  for (let i = 0; i < count; i++) inOffset[outToNode[i]! + 1]! += 1;
-  for (let n = 0; n < nodeCount; n++) inOffset[n + 1]! += inOffset[n]!;
-  const inPosition = new Int32Array(count);
-  const inFill = inOffset.slice(0, nodeCount);
-  for (let i = 0; i < count; i++) inPosition[inFill[outToNode[i]!]!++] = i;
-  const inRateMaxBytesPerSec = new Float64Array(nodeCount);
-  const inOwltMinSec = new Float64Array(nodeCount).fill(Infinity);
-  for (let n = 0; n < nodeCount; n++) {
-    for (let k = inOffset[n]!; k < inOffset[n + 1]!; k++) {
-      const i = inPosition[k]!;
-      inRateMaxBytesPerSec[n] = Math.max(inRateMaxBytesPerSec[n]!, out[i * OUT_STRIDE + OUT_RATE]!);
-      inOwltMinSec[n] = Math.min(inOwltMinSec[n]!, out[i * OUT_STRIDE + OUT_OWLT]!);
-    }
-  }
   const classEnd = Int32Array.from(classEndList);
-  const firstStartSec = count === 0 ? 0 : contacts[0]!.startSec;
-  const lastStartSec = count === 0 ? 0 : contacts[count - 1]!.startSec;
-  const bucketSec = Math.max((lastStartSec - firstStartSec) / TIME_BUCKETS, Number.MIN_VALUE);
-  const bucketsOf = (target: Int32Array, entry: number, from: number, end: number, startAt: (k: number) => number): void => {
-    const base = entry * (TIME_BUCKETS + 2);
-    let k = from;
-    for (let b = 0; b <= TIME_BUCKETS; b++) {
-      const bucketStartSec = firstStartSec + b * bucketSec;
-      while (k < end && startAt(k) < bucketStartSec) k++;
-      target[base + b] = k;
-    }
-    target[base + TIME_BUCKETS + 1] = end;
-  };
   const classBucket = new Int32Array(classEnd.length * (TIME_BUCKETS + 2));
-  const startBucket = new Int32Array(nodeCount * (TIME_BUCKETS + 2));
   for (let n = 0; n < nodeCount; n++) {
-    let classStart = outOffset[n]!;
+    let classStart = offset[n]!;
     for (let k = classFirst[n]!; k < classFirst[n + 1]!; k++) {
-      bucketsOf(classBucket, k, classStart, classEnd[k]!, (i) => outStartSec[i]!);
+      fillBuckets(classBucket, k, classStart, classEnd[k]!, firstStartSec, bucketSec, (i) => positionStartSec[i]!);
       classStart = classEnd[k]!;
     }
-    bucketsOf(startBucket, n, outOffset[n]!, outOffset[n + 1]!, (k) => outStartSec[byStart[k]!]!);
+  }
+  return {
+    offset, startSec: positionStartSec, endSec: positionEndSec, classFirst, classEnd,
+    classDurationMaxSec: Float64Array.from(classDurationList), classBucket,
+  };
+}
+
+/** Bucket entries `entry` of `target` (TIME_BUCKETS + 2 each) over the run from … end − 1, ascending in startAt. */
+function fillBuckets(target: Int32Array, entry: number, from: number, end: number, firstStartSec: number, bucketSec: number, startAt: (k: number) => number): void {
+  const base = entry * (TIME_BUCKETS + 2);
+  let k = from;
+  for (let b = 0; b <= TIME_BUCKETS; b++) {
+    const bucketStartSec = firstStartSec + b * bucketSec;
+    while (k < end && startAt(k) < bucketStartSec) k++;
+    target[base + b] = k;
+  }
+  target[base + TIME_BUCKETS + 1] = end;
+}
+
+const float32 = new Float32Array(1);
+const float32Bits = new Int32Array(float32.buffer);
+
+/** The least float32 ≥ x, for x ≥ 0 (Infinity beyond the float32 range). */
+function float32Up(x: number): number {
+  float32[0] = x;
+  if (float32[0]! < x) float32Bits[0]! += 1;
+  return float32[0]!;
+}
+
+/** The greatest float32 ≤ x, for x ≥ 0. */
+function float32Down(x: number): number {
+  float32[0] = x;
+  if (float32[0]! > x) float32Bits[0]! -= 1;
+  return float32[0]!;
+}
+
+/**
+ * The plan's typed-array graph, built on the plan's first query. It reads each contact object
+ * twice, in plan order (which is where they lie in memory), and builds everything else from typed
+ * arrays: on 10 million contacts, reading the objects in another order was most of the time.
+ */
+function graphOf(plan: ContactPlan): ContactGraph {
+  const cached = graphs.get(plan);
+  if (cached !== undefined) return cached;
+  const contacts = plan.contacts;
+  const nodeByIpn = new Map<number, number>(plan.nodes.map((n, i) => [n.ipn, i]));
+  const nodeCount = plan.nodes.length;
+  const count = contacts.length;
+  const kept = new Arena(count * GRAPH_BYTES_PER_CONTACT);
+  const outStartSec = kept.float64(count);
+  const outEndSec = kept.float64(count);
+  const outRecord = kept.float64(count * RECORD_STRIDE);
+  const inStartSec = kept.float64(count);
+  const inEndSec = kept.float64(count);
+  const outToNode = kept.int32(count);
+  const byStart = kept.int32(count);
+  const inFromNode = kept.int32(count);
+  const inRateBytesPerSec = kept.float32(count);
+  const inOwltSec = kept.float32(count);
+  const removedContact = kept.uint8(count);
+  const scratch = new Arena(count * SCRATCH_BYTES_PER_CONTACT);
+  const startSec = scratch.float64(count);
+  const endSec = scratch.float64(count);
+  const fromNode = scratch.int32(count);
+  const toNode = scratch.int32(count);
+  const slotOf = scratch.int32(count);
+  const positionOf = scratch.int32(count);
+  const contactAt = scratch.int32(count);
+  // Consecutive contacts often share their nodes (passes come in pairs, ISL windows in both directions).
+  let lastIpn = Number.NaN;
+  let lastNode = -1;
+  const nodeOf = (ipn: number): number => {
+    if (ipn !== lastIpn) {
+      const node = nodeByIpn.get(ipn);
+      assert.ok(node !== undefined, 'every contact joins nodes of the plan');
+      lastIpn = ipn;
+      lastNode = node;
+    }
+    return lastNode;
+  };
+  let timeMagnitudeSec = 0;
+  for (let c = 0; c < count; c++) {
+    const contact = contacts[c]!;
+    fromNode[c] = nodeOf(contact.from);
+    toNode[c] = nodeOf(contact.to);
+    startSec[c] = contact.startSec;
+    endSec[c] = contact.endSec;
+    assert.ok(c === 0 || startSec[c - 1]! <= startSec[c]!, 'the plan orders contacts by start');
+    timeMagnitudeSec = Math.max(timeMagnitudeSec, Math.abs(contact.startSec), Math.abs(contact.endSec));
+  }
+  const firstStartSec = count === 0 ? 0 : startSec[0]!;
+  const lastStartSec = count === 0 ? 0 : startSec[count - 1]!;
+  const bucketSec = Math.max((lastStartSec - firstStartSec) / TIME_BUCKETS, Number.MIN_VALUE);
+  const out = timeIndexOf(fromNode, startSec, endSec, nodeCount, firstStartSec, bucketSec, outStartSec, outEndSec, slotOf, contactAt);
+  for (let i = 0; i < count; i++) {
+    const c = contactAt[i]!;
+    positionOf[c] = i;
+    outToNode[i] = toNode[c]!;
+  }
+  // byStart: each node's positions in plan (start) order.
+  const startFill = out.offset.slice(0, nodeCount);
+  for (let c = 0; c < count; c++) byStart[startFill[fromNode[c]!]!++] = positionOf[c]!;
+  const startBucket = new Int32Array(nodeCount * (TIME_BUCKETS + 2));
+  for (let n = 0; n < nodeCount; n++) {
+    fillBuckets(startBucket, n, out.offset[n]!, out.offset[n + 1]!, firstStartSec, bucketSec, (k) => outStartSec[byStart[k]!]!);
+  }
+  const incoming = timeIndexOf(toNode, startSec, endSec, nodeCount, firstStartSec, bucketSec, inStartSec, inEndSec, slotOf, contactAt);
+  // From here on, slotOf holds each contact's incoming position.
+  const inPositionOf = slotOf;
+  for (let k = 0; k < count; k++) {
+    const c = contactAt[k]!;
+    inPositionOf[c] = k;
+    inFromNode[k] = fromNode[c]!;
+  }
+  const outRateMaxBytesPerSec = new Float64Array(nodeCount);
+  const outOwltMinSec = new Float64Array(nodeCount).fill(Infinity);
+  const inRateMaxBytesPerSec = new Float64Array(nodeCount);
+  const inOwltMinSec = new Float64Array(nodeCount).fill(Infinity);
+  for (let c = 0; c < count; c++) {
+    const contact = contacts[c]!;
+    const rate = contact.rateBytesPerSec;
+    const owltSec = contact.owltSec;
+    const r = positionOf[c]! * RECORD_STRIDE;
+    outRecord[r + RECORD_OWLT] = owltSec;
+    outRecord[r + RECORD_RATE] = rate;
+    outRecord[r + RECORD_CONTACT] = c;
+    inRateBytesPerSec[inPositionOf[c]!] = float32Up(rate);
+    inOwltSec[inPositionOf[c]!] = float32Down(owltSec);
+    const from = fromNode[c]!;
+    if (rate > outRateMaxBytesPerSec[from]!) outRateMaxBytesPerSec[from] = rate;
+    if (owltSec < outOwltMinSec[from]!) outOwltMinSec[from] = owltSec;
+    const to = toNode[c]!;
+    if (rate > inRateMaxBytesPerSec[to]!) inRateMaxBytesPerSec[to] = rate;
+    if (owltSec < inOwltMinSec[to]!) inOwltMinSec[to] = owltSec;
   }
   const graph: ContactGraph = {
     nodeByIpn,
     ipnOfNode: Float64Array.from(plan.nodes, (n) => n.ipn),
-    outOffset,
+    out,
+    outToNode,
+    outRecord,
     byStart,
-    classFirst,
-    classEnd,
-    classDurationMaxSec: Float64Array.from(classDurationList),
-    firstStartSec,
-    bucketSec,
-    classBucket,
     startBucket,
-    inOffset,
-    inPosition,
+    in: incoming,
+    inFromNode,
+    inRateBytesPerSec,
+    inOwltSec,
+    outRateMaxBytesPerSec,
+    outOwltMinSec,
     inRateMaxBytesPerSec,
     inOwltMinSec,
-    out,
-    outStartSec,
-    outEndSec,
-    outToNode,
-    work: new Workspace(nodeCount, count),
+    firstStartSec,
+    bucketSec,
+    lastStartSec,
+    timeMagnitudeSec,
+    work: new Workspace(nodeCount, removedContact),
   };
   graphs.set(plan, graph);
   return graph;
@@ -532,6 +789,7 @@ function newLabel(w: Workspace, node: number, arrivalSec: number, hops: number, 
   w.contact[label] = contact;
   w.parent[label] = parent;
   w.txStartSec[label] = txStartSec;
+  w.keySec[label] = arrivalSec + w.boundOf(node);
   w.cursor[label] = -1;
   w.nextSettled[label] = -1;
   w.nextLabelled[label] = w.labelledHead[node]!;
@@ -561,16 +819,143 @@ function bucketOf(g: ContactGraph, timeSec: number): number {
 }
 
 /**
- * Best path from `start` to `destination` arriving by `arrivalMaxSec`, avoiding the workspace's
- * forbidden nodes and removed contacts: the index of its label at the destination, or -1. Labels
- * are Pareto sets over (arrival, hops) except at the destination, where the last contact's end
- * breaks ties. `lastHopMinSec` is a lower bound of the time any hop into the destination takes (its
- * transmission at the fastest such contact's rate plus the shortest light time): a label elsewhere
- * arriving later than the best arrival minus this bound cannot lead to an arrival as early (the A*
- * idea with a constant heuristic, which is consistent: every route ends with such a hop).
+ * Where to start scanning class entry k (of `index`) for contacts open at `atSec`: the first
+ * position of the time bucket of atSec − the class's longest duration. Contacts of the class that
+ * start before that time have ended by atSec; the few of the bucket that start before it are
+ * skipped by the scans' end test, which costs less than a binary search's cache misses.
  */
-function search(g: ContactGraph, q: Checked, start: SearchStart, destination: number, arrivalMaxSec: number, lastHopMinSec: number): number {
+function classScanStart(g: ContactGraph, index: TimeIndex, k: number, atSec: number): number {
+  return index.classBucket[k * (TIME_BUCKETS + 2) + bucketOf(g, atSec - index.classDurationMaxSec[k]!)]!;
+}
+
+/**
+ * Sets the bounds to a constant for every node but the destination (0): the least duration of a
+ * hop into the destination, its transmission at the fastest such contact's rate plus the shortest
+ * light time (A* with a constant heuristic, consistent: every route ends with such a hop). Valid
+ * for routes anywhere in the plan; the backward search does not run.
+ */
+function startConstantBounds(g: ContactGraph, q: Checked, source: number, destination: number): void {
   const w = g.work;
+  w.tentativeSec.fill(Infinity);
+  w.reached.fill(0);
+  w.hopMinSec.fill(0);
+  w.nodeHeapSize = 0;
+  w.remainingScans = 0;
+  w.forwardScans = 0;
+  w.marginScale = 8 * (w.hopMinSec.length + 16) * Number.EPSILON;
+  w.marginMagnitudeSec = g.timeMagnitudeSec + Math.abs(q.atSec) + 1;
+  const rate = g.inRateMaxBytesPerSec[destination]!;
+  w.remainingNextSec = rate > 0 ? (q.sizeBytes > 0 ? q.sizeBytes / rate : 0) + g.inOwltMinSec[destination]! : Infinity;
+  w.reached[source] = 1;
+  w.remainingSec[source] = 0;
+  w.reached[destination] = 1;
+  w.remainingSec[destination] = 0;
+}
+
+/**
+ * Starts the backward search for lower bounds of the time a bundle of this query's size needs from
+ * each node to `destination`, over routes that use only contacts open at some time in
+ * [fromSec, untilSec] and able to carry the bundle within it, past the source (searches never
+ * return to it; its own contacts may be used from the query time on, which fromSec, the earliest
+ * arrival past the source, would not cover).
+ *
+ * It is Dijkstra's algorithm backwards from the destination over the time-independent graph of
+ * those contacts, each weighted by its least possible duration, transmission plus light time
+ * (waiting, backlog and later starts only add to it), with rates rounded up and light times down.
+ * It runs in steps (advanceRemaining); between steps, with K the least tentative bound left, a
+ * settled node's bound is its distance and another's is min(tentative, K + the least duration of a
+ * hop out of it). That is a lower bound: a route from an unsettled node n leaves the unsettled
+ * nodes over some hop x→y, and costs at least tentative(n) if x = n, else a hop out of n plus
+ * tentative(x) ≥ K. It never falls as K grows: a tentative bound set later is at least the K of
+ * then plus a hop. So labels keyed earlier keep keys at most their current ones (a stale key is
+ * raised when its label is popped).
+ *
+ * Each bound is lowered by a margin that covers the rounding of the sums, forward and backward (a
+ * few units in the last place per hop), so that the pruning test `arrival + bound > best` never
+ * drops a route that ties the best one, which the order needs (fewer hops, then last contact's
+ * end). Bounds below the margin become 0, where the search is the plain label-setting one.
+ */
+function startRemaining(g: ContactGraph, q: Checked, source: number, destination: number, fromSec: number, untilSec: number): void {
+  const w = g.work;
+  w.tentativeSec.fill(Infinity);
+  w.reached.fill(0);
+  w.nodeHeapIndex.fill(-1);
+  const size = q.sizeBytes;
+  for (let n = 0; n < w.hopMinSec.length; n++) {
+    w.hopMinSec[n] = (size > 0 ? size / g.outRateMaxBytesPerSec[n]! : 0) + g.outOwltMinSec[n]!;
+  }
+  w.remainingFromSec = fromSec;
+  w.remainingUntilSec = untilSec;
+  w.remainingSizeBytes = size;
+  w.remainingScans = 0;
+  w.forwardScans = 0;
+  // 8 units in the last place of the largest time, per node a route may visit.
+  w.marginScale = 8 * (w.hopMinSec.length + 16) * Number.EPSILON;
+  w.marginMagnitudeSec = g.timeMagnitudeSec + Math.abs(fromSec) + 1;
+  w.reached[source] = 1;
+  w.remainingSec[source] = 0;
+  w.tentativeSec[destination] = 0;
+  w.nodeHeapSize = w.nodeHeapUpdate(destination, 0);
+  w.remainingNextSec = 0;
+  advanceRemaining(g, REMAINING_SCANS_FIRST);
+}
+
+/** Settles nodes of the backward search until it has read `scansMax` contacts (plus one node's) or has none left. */
+function advanceRemaining(g: ContactGraph, scansMax: number): void {
+  const w = g.work;
+  const tentativeSec = w.tentativeSec;
+  const reached = w.reached;
+  const index = g.in;
+  const size = w.remainingSizeBytes;
+  const fromSec = w.remainingFromSec;
+  const untilSec = w.remainingUntilSec;
+  let scans = w.remainingScans;
+  // Bounded: each turn settles a node, at most the node count.
+  while (w.nodeHeapSize > 0 && scans < scansMax) {
+    const m = w.nodeHeapPop(w.nodeHeapSize--);
+    reached[m] = 1;
+    const baseSec = tentativeSec[m]!;
+    w.remainingSec[m] = w.withMargin(baseSec);
+    for (let k = index.classFirst[m]!, last = index.classFirst[m + 1]!; k < last; k++) {
+      const first = classScanStart(g, index, k, fromSec);
+      let i = first;
+      for (const end = index.classEnd[k]!; i < end; i++) {
+        const startSec = index.startSec[i]!;
+        if (startSec > untilSec) break;
+        const endSec = index.endSec[i]!;
+        if (endSec <= fromSec) continue;
+        const n = g.inFromNode[i]!;
+        if (reached[n] === 1) continue;
+        const rate = g.inRateBytesPerSec[i]!;
+        if (!(rate > 0)) continue;
+        const txSec = size > 0 ? size / rate : 0;
+        if (!(Math.max(startSec, fromSec) + txSec <= endSec)) continue;
+        const boundSec = baseSec + txSec + g.inOwltSec[i]!;
+        if (boundSec < tentativeSec[n]!) {
+          tentativeSec[n] = boundSec;
+          w.nodeHeapSize = w.nodeHeapUpdate(n, w.nodeHeapSize);
+        }
+      }
+      scans += i - first;
+    }
+  }
+  w.remainingScans = scans;
+  w.remainingNextSec = w.nodeHeapSize > 0 ? tentativeSec[w.nodeHeap[0]!]! : Infinity;
+}
+
+/**
+ * Best path from `start` to `destination` arriving by `arrivalMaxSec`, avoiding the workspace's
+ * forbidden nodes and removed contacts: the index of its label at the destination, -1 if there is
+ * none, or GAVE_UP once it has read more than `scansMax` contacts (checked per expansion). Labels
+ * are Pareto sets over (arrival, hops) except at the destination, where the last contact's end
+ * breaks ties. Labels are settled in the order of arrival + the node's remaining-time bound (the
+ * backward search of startRemaining, whose window must hold every route arriving by
+ * `arrivalMaxSec`; it advances as this search reads contacts), and a label whose arrival plus
+ * bound is later than the best arrival found is dropped (A*).
+ */
+function search(g: ContactGraph, q: Checked, start: SearchStart, destination: number, arrivalMaxSec: number, scansMax = Infinity): number {
+  const w = g.work;
+  if (w.boundOf(start.node) === Infinity) return -1;
   const removals = w.removedCount > 0;
   w.count = 0;
   w.heapSize = 0;
@@ -579,6 +964,12 @@ function search(g: ContactGraph, q: Checked, start: SearchStart, destination: nu
   w.earliestArrivalSec.fill(Infinity);
   const size = q.sizeBytes;
   const bookings = q.bookings;
+  const out = g.out;
+  const outStartSec = out.startSec;
+  const outEndSec = out.endSec;
+  const toNode = g.outToNode;
+  const record = g.outRecord;
+  const byStart = g.byStart;
   // Arrivals after this cannot be useful: the deadline, the bound asked for, or a route to the
   // destination already labelled.
   let bestArrivalSec = Math.min(q.deadlineSec, arrivalMaxSec);
@@ -589,19 +980,20 @@ function search(g: ContactGraph, q: Checked, start: SearchStart, destination: nu
   let terminationSec = 0;
   let entryIpn = 0;
   const relax = (i: number): void => {
-    // Arrival over this contact is at least its start plus its light time, and unless it reaches
-    // the destination, one more hop into the destination follows.
-    const out = g.out;
-    const r = i * OUT_STRIDE;
-    const next = out[r + OUT_TO]!;
-    const owltSec = out[r + OUT_OWLT]!;
-    const remainingMinSec = next === destination ? owltSec : owltSec + lastHopMinSec;
-    const startSec = out[r + OUT_START]!;
+    // Arrival over this contact is at least its start plus its light time, and the rest of the
+    // route takes at least the receiving node's bound.
+    const next = toNode[i]!;
+    const startSec = outStartSec[i]!;
+    const boundSec = w.boundOf(next);
+    // Checked before the contact's record is read (a cache miss, and most contacts fail here).
+    if (!(startSec + boundSec <= bestArrivalSec) || boundSec === Infinity || w.forbiddenNode[next] === 1) return;
+    const r = i * RECORD_STRIDE;
+    const owltSec = record[r + RECORD_OWLT]!;
+    const remainingMinSec = owltSec + boundSec;
     if (startSec + remainingMinSec > bestArrivalSec) return;
-    const contactEndSec = out[r + OUT_END]!;
-    if (w.forbiddenNode[next] === 1) return;
-    const c = out[r + OUT_CONTACT]!;
-    const rate = out[r + OUT_RATE]!;
+    const contactEndSec = outEndSec[i]!;
+    const c = record[r + RECORD_CONTACT]!;
+    const rate = record[r + RECORD_RATE]!;
     if ((removals && w.removedContact[c] === 1) || !(rate > 0)) return;
     let txStartSec = Math.max(arrivalSec, startSec);
     if (bookings !== undefined) {
@@ -639,63 +1031,70 @@ function search(g: ContactGraph, q: Checked, start: SearchStart, destination: nu
     }
     const node = w.node[label]!;
     load(label);
+    if (w.forwardScans > scansMax) {
+      w.gaveUpBestArrivalSec = bestArrivalSec;
+      w.gaveUpKeySec = w.keySec[label]!;
+      return GAVE_UP;
+    }
+    const remainingScansMax = REMAINING_SCANS_FIRST + REMAINING_SCANS_PER_SCAN * w.forwardScans;
+    if (w.nodeHeapSize > 0 && w.remainingScans < remainingScansMax) advanceRemaining(g, remainingScansMax);
     // The contacts open at the arrival (start ≤ arrival < end), class by class.
-    const startSec = g.outStartSec;
-    const endSec = g.outEndSec;
-    const toNode = g.outToNode;
-    for (let k = g.classFirst[node]!, last = g.classFirst[node + 1]!; k < last; k++) {
-      const fromSec = arrivalSec - g.classDurationMaxSec[k]!;
-      const bucket = k * (TIME_BUCKETS + 2) + bucketOf(g, fromSec);
-      let lo = g.classBucket[bucket]!;
-      let hi = g.classBucket[bucket + 1]!;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (startSec[mid]! < fromSec) lo = mid + 1;
-        else hi = mid;
-      }
-      for (let i = lo, end = g.classEnd[k]!; i < end; i++) {
-        if (startSec[i]! > arrivalSec) break;
-        if (endSec[i]! <= arrivalSec) continue;
+    for (let k = out.classFirst[node]!, last = out.classFirst[node + 1]!; k < last; k++) {
+      const first = classScanStart(g, out, k, arrivalSec);
+      let i = first;
+      for (const end = out.classEnd[k]!; i < end; i++) {
+        if (outStartSec[i]! > arrivalSec) break;
+        if (outEndSec[i]! <= arrivalSec) continue;
         const next = toNode[i]!;
         if (next !== destination && w.earliestArrivalSec[next]! <= arrivalSec && w.earliestHops[next]! <= hops) continue;
         relax(i);
       }
+      w.forwardScans += i - first;
     }
     // The contacts that start later: a continuation, read when its first start comes up.
-    const end = g.outOffset[node + 1]!;
+    const end = out.offset[node + 1]!;
     const bucket = node * (TIME_BUCKETS + 2) + bucketOf(g, arrivalSec);
     let lo = g.startBucket[bucket]!;
     let hi = g.startBucket[bucket + 1]!;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (startSec[g.byStart[mid]!]! <= arrivalSec) lo = mid + 1;
+      if (outStartSec[byStart[mid]!]! <= arrivalSec) lo = mid + 1;
       else hi = mid;
     }
-    if (lo < end && g.outStartSec[g.byStart[lo]!]! <= bestArrivalSec) {
-      w.push(newContinuation(w, node, label, lo, g.outStartSec[g.byStart[lo]!]!));
+    if (lo < end && outStartSec[byStart[lo]!]! + w.boundOf(node) <= bestArrivalSec) {
+      w.push(newContinuation(w, node, label, lo, outStartSec[byStart[lo]!]!));
     }
-    // Next label to settle: the first in (arrival, hops, last end, …) order that no settled label
+    // Next label to settle: the first in (key, hops, last end, …) order that no settled label
     // dominates; continuations met on the way yield their contacts that start by then.
     for (;;) {
       if (w.heapSize === 0) return -1;
       const popped = w.pop();
       const at = w.node[popped]!;
-      // A continuation may still yield contacts into the destination; a label elsewhere needs one more hop.
-      const remainingMinSec = at === destination || w.cursor[popped]! >= 0 ? 0 : lastHopMinSec;
-      if (w.arrivalSec[popped]! + remainingMinSec > bestArrivalSec) continue;
+      // The bounds may have risen since the key was set: a label whose key rises goes back.
+      const keySec = w.arrivalSec[popped]! + w.boundOf(at);
+      if (!(keySec <= bestArrivalSec) || keySec === Infinity) continue;
+      if (keySec > w.keySec[popped]!) {
+        w.keySec[popped] = keySec;
+        w.push(popped);
+        continue;
+      }
       if (w.cursor[popped]! >= 0) {
         const owner = w.parent[popped]!;
         // A label settled at the same node since, arriving by now, does at least as well from here on.
         if (continuationDominated(w, at, owner, w.arrivalSec[popped]!)) continue;
         load(owner);
-        const end = g.outOffset[at + 1]!;
-        const untilSec = Math.min(bestArrivalSec, w.heapSize === 0 ? Infinity : w.arrivalSec[w.heap[0]!]!);
-        let i = w.cursor[popped]!;
-        do relax(g.byStart[i++]!);
-        while (i < end && g.outStartSec[g.byStart[i]!]! <= untilSec);
-        if (i < end && g.outStartSec[g.byStart[i]!]! <= bestArrivalSec) {
+        const end = out.offset[at + 1]!;
+        const boundSec = w.boundOf(at);
+        const untilSec = Math.min(bestArrivalSec, w.heapSize === 0 ? Infinity : w.keySec[w.heap[0]!]!) - boundSec;
+        const first = w.cursor[popped]!;
+        let i = first;
+        do relax(byStart[i++]!);
+        while (i < end && outStartSec[byStart[i]!]! <= untilSec);
+        w.forwardScans += i - first;
+        if (i < end && outStartSec[byStart[i]!]! + boundSec <= bestArrivalSec) {
           w.cursor[popped] = i;
-          w.arrivalSec[popped] = g.outStartSec[g.byStart[i]!]!;
+          w.arrivalSec[popped] = outStartSec[byStart[i]!]!;
+          w.keySec[popped] = w.arrivalSec[popped]! + boundSec;
           w.push(popped);
         }
         continue;
@@ -714,6 +1113,7 @@ function newContinuation(w: Workspace, node: number, owner: number, cursor: numb
   const label = w.count++;
   w.node[label] = node;
   w.arrivalSec[label] = startSec;
+  w.keySec[label] = startSec + w.boundOf(node);
   w.hops[label] = w.hops[owner]!;
   w.terminationSec[label] = w.terminationSec[owner]!;
   w.lastEndSec[label] = w.lastEndSec[owner]!;
@@ -784,7 +1184,7 @@ export function compareRoutes(a: Route, b: Route): number {
 const keyOf = (route: Route): string => route.hops.map((h) => h.contact).join(',');
 
 /** Best route from the source through the prefix `root` (Yen's root path) arriving by `boundSec`, or undefined. */
-function bestThrough(plan: ContactPlan, g: ContactGraph, q: Checked, source: number, destination: number, root: readonly RouteHop[], boundSec: number, lastHopMinSec: number): Route | undefined {
+function bestThrough(plan: ContactPlan, g: ContactGraph, q: Checked, source: number, destination: number, root: readonly RouteHop[], boundSec: number, scansMax = Infinity): Route | undefined | typeof GAVE_UP {
   const last = root[root.length - 1];
   const start: SearchStart = {
     node: last === undefined ? source : g.nodeByIpn.get(last.to)!,
@@ -793,20 +1193,75 @@ function bestThrough(plan: ContactPlan, g: ContactGraph, q: Checked, source: num
     terminationSec: root.reduce((t, h) => Math.min(t, h.endSec), Infinity),
     entryIpn: root.length === 0 ? Number.NaN : root[0]!.to,
   };
-  const label = search(g, q, start, destination, boundSec, lastHopMinSec);
+  const label = search(g, q, start, destination, boundSec, scansMax);
+  if (label === GAVE_UP) return GAVE_UP;
   if (label === -1) return undefined;
   return routeOf([...root, ...hopsOf(plan, g.work, label)]);
 }
 
 /**
- * A lower bound of the time any hop into `destination` takes for this query: the bundle's
- * transmission at the fastest rate into it plus the shortest light time into it (Infinity when
- * nothing can reach it).
+ * The earliest time a bundle of this query's size, at the source at the query time, can be at any
+ * other node (Infinity if never): the first hop's earliest arrival, ignoring bookings. Reads the
+ * source's contacts open at the query time, then those starting later in start order while they
+ * could still arrive earlier.
  */
-function lastHopMinSecOf(g: ContactGraph, q: Checked, destination: number): number {
-  const rate = g.inRateMaxBytesPerSec[destination]!;
-  if (!(rate > 0)) return Infinity;
-  return (q.sizeBytes > 0 ? q.sizeBytes / rate : 0) + g.inOwltMinSec[destination]!;
+function firstHopArrivalMinSec(g: ContactGraph, q: Checked, source: number): number {
+  const out = g.out;
+  const record = g.outRecord;
+  const size = q.sizeBytes;
+  const atSec = q.atSec;
+  let arrivalMinSec = Infinity;
+  const consider = (i: number): void => {
+    const r = i * RECORD_STRIDE;
+    const rate = record[r + RECORD_RATE]!;
+    if (!(rate > 0)) return;
+    const txEndSec = Math.max(atSec, out.startSec[i]!) + (size > 0 ? size / rate : 0);
+    if (txEndSec <= out.endSec[i]! && out.endSec[i]! > atSec) arrivalMinSec = Math.min(arrivalMinSec, txEndSec + record[r + RECORD_OWLT]!);
+  };
+  for (let k = out.classFirst[source]!, last = out.classFirst[source + 1]!; k < last; k++) {
+    for (let i = classScanStart(g, out, k, atSec), end = out.classEnd[k]!; i < end && out.startSec[i]! <= atSec; i++) consider(i);
+  }
+  // Any hop out of the source lasts at least this.
+  const hopMinSec = (size > 0 ? size / g.outRateMaxBytesPerSec[source]! : 0) + g.outOwltMinSec[source]!;
+  const end = out.offset[source + 1]!;
+  const bucket = source * (TIME_BUCKETS + 2) + bucketOf(g, atSec);
+  let k = g.startBucket[bucket]!;
+  while (k < end && out.startSec[g.byStart[k]!]! <= atSec) k++;
+  // Bounded by the source's contacts.
+  for (; k < end && out.startSec[g.byStart[k]!]! + hopMinSec < arrivalMinSec; k++) consider(g.byStart[k]!);
+  return arrivalMinSec;
+}
+
+/**
+ * The best route, searched in time windows. The remaining-time bounds over the contacts of a short
+ * window [earliest arrival past the source, until] are much tighter than over the whole plan (on
+ * 1,000 LEO with ISLs, only the few satellites that see the destination in the window are one hop
+ * from it), and they hold for every route arriving by `until`. So a search that finds a route
+ * arriving by then has found the best one; otherwise the next window is WINDOW_GROWTH times
+ * longer, until one holds every contact (or reaches the deadline). Also returns the time from which
+ * the bounds were computed and whether the last ones cover the whole plan.
+ */
+function firstRoute(plan: ContactPlan, g: ContactGraph, q: Checked, source: number, destination: number): { route: Route | undefined; constantBounds: boolean } {
+  startConstantBounds(g, q, source, destination);
+  const probe = bestThrough(plan, g, q, source, destination, [], Infinity, PROBE_SCANS_MAX);
+  if (probe !== GAVE_UP) return { route: probe, constantBounds: true };
+  const fromSec = firstHopArrivalMinSec(g, q, source);
+  if (!(fromSec <= q.deadlineSec)) return { route: undefined, constantBounds: false };
+  // Past this, a window holds every contact a route may use.
+  const horizonSec = Math.min(q.deadlineSec, g.lastStartSec);
+  // A route the probe found: the best arrives no later, so that window is the last one. Otherwise
+  // the best arrives after the probe's last key: a window twice as long as that is a fair guess.
+  const foundSec = g.work.gaveUpBestArrivalSec;
+  let untilSec = foundSec < Infinity ? foundSec : fromSec + Math.max(WINDOW_FIRST_SEC, 2 * (g.work.gaveUpKeySec - fromSec));
+  // Bounded: the window grows geometrically until it reaches the horizon.
+  for (;;) {
+    const whole = !(untilSec < horizonSec);
+    startRemaining(g, q, source, destination, fromSec, whole ? q.deadlineSec : untilSec);
+    const route = bestThrough(plan, g, q, source, destination, [], whole ? Infinity : untilSec);
+    assert.ok(route !== GAVE_UP, 'only the first search gives up');
+    if (route !== undefined || whole) return { route, constantBounds: false };
+    untilSec = fromSec + Math.max(WINDOW_FIRST_SEC, (untilSec - fromSec) * WINDOW_GROWTH);
+  }
 }
 
 /**
@@ -826,10 +1281,11 @@ export function findRoutes(plan: ContactPlan, query: RouteQuery): Route[] {
   w.expansionsMax = q.labelExpansionsMax;
   w.forbiddenNode.fill(0);
   w.forbiddenNode[source] = 1;
-  const lastHopMinSec = lastHopMinSecOf(g, q, destination);
-  if (lastHopMinSec === Infinity) return [];
-  const first = bestThrough(plan, g, q, source, destination, [], Infinity, lastHopMinSec);
+  const { route: first, constantBounds } = firstRoute(plan, g, q, source, destination);
   if (first === undefined) return [];
+  // Other routes may arrive after the window the first was found in: bounds over the whole plan.
+  // Yen's searches use the constant bounds (routes after the first may arrive after its window).
+  if (q.k > 1 && !constantBounds) startConstantBounds(g, q, source, destination);
   const found: Route[] = [first];
   /** Where each found route left the route it was derived from (Lawler's refinement of Yen). */
   const deviation: number[] = [0];
@@ -851,7 +1307,8 @@ export function findRoutes(plan: ContactPlan, query: RouteQuery): Route[] {
         const needed = q.k - found.length;
         const boundSec = candidates.length < needed ? Infinity
           : candidates.map((c) => c.route.arrivalSec).sort((a, b) => a - b)[needed - 1]!;
-        const route = bestThrough(plan, g, q, source, destination, root, boundSec, lastHopMinSec);
+        const route = bestThrough(plan, g, q, source, destination, root, boundSec);
+        assert.ok(route !== GAVE_UP, 'only the first search gives up');
         if (route !== undefined && !known.has(keyOf(route))) {
           known.add(keyOf(route));
           candidates.push({ route, deviation: spur });

@@ -8,11 +8,12 @@ import type { CountryBorders } from './country-borders.ts';
 import { GroundTracks } from './ground-track.ts';
 import type { NodeSpec } from './node-spec.ts';
 import { placementGraphOf, type PlacementGraph } from './placement-graph.ts';
+import { newScanScratch, type ScanScratch } from './placement-search.ts';
 
 /** Nodes one catalog holds at most. */
 export const CATALOG_NODES_MAX = 100_000;
 /** Sovereignty rule sets whose derived routing data a catalog keeps (least recently used dropped). */
-export const RULE_SETS_CACHED_MAX = 64;
+export const RULE_SETS_CACHED_MAX = 256;
 /** Contacts copied into cached subsets at most, over all rule sets (about 56 bytes each, both orders). */
 export const SUBSET_CONTACTS_CACHED_MAX = 4_000_000;
 
@@ -43,6 +44,8 @@ export class NodeCatalog {
   readonly auditors: readonly ReadonlySet<string>[];
   /** Ground tracks for processing footprints; undefined without borders. */
   readonly groundTracks: GroundTracks | undefined;
+  /** Per-node arrays placement reuses from one decision to the next (placement is synchronous: one at a time). */
+  readonly scratch: { readonly scan: ScanScratch; readonly isTarget: Uint8Array; readonly survivorOf: Int32Array };
   readonly #indexById: ReadonlyMap<string, number>;
   readonly #byRules = new Map<string, { readonly value: unknown; readonly weight: number }>();
   #byRulesWeight = 0;
@@ -81,6 +84,7 @@ export class NodeCatalog {
     const elements = new Map<number, ElementSet>();
     for (const e of input.elements ?? []) elements.set(Number(e.catalogNumber), e);
     this.groundTracks = input.borders === undefined ? undefined : new GroundTracks(input.borders, elements);
+    this.scratch = { scan: newScanScratch(g.nodeCount), isTarget: new Uint8Array(g.nodeCount), survivorOf: new Int32Array(g.nodeCount) };
   }
 
   /** Catalog index of a node id, or undefined. */

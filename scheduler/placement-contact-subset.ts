@@ -39,6 +39,16 @@ export function usableUnder(g: PlacementGraph, rules: ContactRules, c: number): 
   return rules.accept[g.from[c]!] !== 0 && receivable(g, rules, c);
 }
 
+function fromIndices(g: PlacementGraph, indices: Int32Array, keySec: Float64Array): ScanOrder {
+  return {
+    contact: indices,
+    from: Int32Array.from(indices, (c) => g.from[c]!),
+    to: Int32Array.from(indices, (c) => g.to[c]!),
+    keySec: Float64Array.from(indices, (c) => keySec[c]!),
+    owltSec: Float64Array.from(indices, (c) => g.owltSec[c]!),
+  };
+}
+
 function select(order: ScanOrder, keep: Uint8Array, count: number): ScanOrder {
   const selected: ScanOrder = {
     contact: new Int32Array(count), from: new Int32Array(count), to: new Int32Array(count), keySec: new Float64Array(count), owltSec: new Float64Array(count),
@@ -56,7 +66,30 @@ function select(order: ScanOrder, keep: Uint8Array, count: number): ScanOrder {
   return selected;
 }
 
+/** Below this share of the plan, a subset is gathered from its receivers' incoming contacts and sorted, instead of filtered from a full pass. */
+const GATHER_SHARE_MAX = 1 / 16;
+
 export function contactSubsetOf(g: PlacementGraph, rules: ContactRules): ContactSubset {
+  // Rules that leave few nodes able to receive: gather those nodes' incoming contacts (no pass over the plan).
+  const inc = g.incoming;
+  let incomingOfAccepting = 0;
+  for (let n = 0; n < g.nodeCount; n++) {
+    if (rules.accept[n] !== 0) incomingOfAccepting += inc.segOffset[inc.segFirst[n + 1]!]! - inc.segOffset[inc.segFirst[n]!]!;
+  }
+  if (incomingOfAccepting < g.contactCount * GATHER_SHARE_MAX) {
+    const gathered: number[] = [];
+    for (let n = 0; n < g.nodeCount; n++) {
+      if (rules.accept[n] === 0) continue;
+      for (let p = inc.segOffset[inc.segFirst[n]!]!, end = inc.segOffset[inc.segFirst[n + 1]!]!; p < end; p++) {
+        const c = inc.contacts[p]!;
+        if (usableUnder(g, rules, c)) gathered.push(c);
+      }
+    }
+    const byStart = Int32Array.from(gathered).sort();
+    // The backward order of placement-graph.ts: end descending, then index descending.
+    const byEnd = Int32Array.from(gathered).sort((a, b) => g.endSec[b]! - g.endSec[a]! || b - a);
+    return { forward: fromIndices(g, byStart, g.startSec), backward: fromIndices(g, byEnd, g.endSec), copiedContacts: gathered.length };
+  }
   const keep = new Uint8Array(g.contactCount);
   let count = 0;
   for (let c = 0; c < g.contactCount; c++) {

@@ -95,6 +95,17 @@ export function hopTxStartSec(g: PlacementGraph, t: Transfer, c: number, readySe
   return booked > 0 ? txStartSec + booked / g.rateBytesPerSec[c]! : txStartSec;
 }
 
+/** Arrays a ForwardScan may reuse, one entry per plan node. */
+export interface ScanScratch {
+  readonly arrivalSec: Float64Array;
+  readonly parentContact: Int32Array;
+  readonly improvedFlag: Uint8Array;
+}
+
+export function newScanScratch(nodeCount: number): ScanScratch {
+  return { arrivalSec: new Float64Array(nodeCount), parentContact: new Int32Array(nodeCount), improvedFlag: new Uint8Array(nodeCount) };
+}
+
 /**
  * Earliest arrival at every node of a bundle of `t.sizeBytes` that is at `source` at `startSec`,
  * scanned incrementally: each `advance` reads more contacts in start order, and every arrival at
@@ -113,24 +124,28 @@ export class ForwardScan {
   readonly #t: Transfer;
   readonly #order: ScanOrder;
   readonly #horizonSec: number;
-  readonly #stack: number[] = [];
+  /** Nodes whose open contacts are still to be relaxed, by arrival (a min-heap; stale entries skipped). */
+  readonly #drains = new TimedHeap();
   readonly #improvedFlag: Uint8Array;
   #improved: number[] = [];
   #position: number;
 
-  /** Arrivals later than `horizonSec` are not looked for (the scan ends there). */
-  constructor(g: PlacementGraph, subset: ContactSubset, rules: ContactRules, t: Transfer, source: number, startSec: number, horizonSec: number) {
+  /**
+   * Arrivals later than `horizonSec` are not looked for (the scan ends there). `scratch`, when
+   * given, is overwritten and used for the labels instead of new arrays (placement reuses one set
+   * per catalog: allocating typed arrays per placement makes V8 collect the whole heap often).
+   */
+  constructor(g: PlacementGraph, subset: ContactSubset, rules: ContactRules, t: Transfer, source: number, startSec: number, horizonSec: number, scratch?: ScanScratch) {
     this.#g = g;
     this.#rules = rules;
     this.#t = t;
     this.#order = subset.forward;
     this.#horizonSec = horizonSec;
-    this.arrivalSec = new Float64Array(g.nodeCount).fill(Infinity);
-    this.parentContact = new Int32Array(g.nodeCount).fill(-1);
-    this.#improvedFlag = new Uint8Array(g.nodeCount);
+    this.arrivalSec = (scratch?.arrivalSec ?? new Float64Array(g.nodeCount)).fill(Infinity);
+    this.parentContact = (scratch?.parentContact ?? new Int32Array(g.nodeCount)).fill(-1);
+    this.#improvedFlag = (scratch?.improvedFlag ?? new Uint8Array(g.nodeCount)).fill(0);
     this.arrivalSec[source] = startSec;
-    this.#stack.push(source);
-    this.#drainOpen();
+    this.#drains.push(source, startSec);
     // The subset leaves out contacts from nodes that may not hold the data; the input's location may
     // be one (the data is there already), so its own contacts are taken here, all at once.
     if (rules.accept[source] === 0) {
@@ -139,39 +154,71 @@ export class ForwardScan {
         const end = out.segOffset[s + 1]!;
         for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, startSec); p < end && out.keySec[p]! <= horizonSec; p++) this.#relax(out.contacts[p]!, startSec);
       }
-      this.#drainOpen();
     }
     this.#position = lowerBound(this.#order.keySec, 0, this.#order.keySec.length, startSec);
   }
 
-  /** Every arrival at or before this is final (Infinity once the contacts up to the horizon are all read). */
-  get finalUntilSec(): number {
+  /** Start of the next contact to read, or Infinity past the last one or the horizon. */
+  #nextContactSec(): number {
     if (this.#position >= this.#order.keySec.length) return Infinity;
-    const nextStartSec = this.#order.keySec[this.#position]!;
-    return nextStartSec > this.#horizonSec ? Infinity : nextStartSec;
+    const startSec = this.#order.keySec[this.#position]!;
+    return startSec > this.#horizonSec ? Infinity : startSec;
   }
 
-  /** Whether contacts up to the horizon remain to be read. */
+  /** Arrival of the next node whose open contacts are due, or Infinity. */
+  #nextDrainSec(): number {
+    const drains = this.#drains;
+    while (drains.size > 0 && drains.minKey() !== this.arrivalSec[drains.minNode()]) drains.pop();
+    if (drains.size === 0) return Infinity;
+    return drains.minKey() > this.#horizonSec ? Infinity : drains.minKey();
+  }
+
+  /** Every arrival at or before this is final: what remains to be read happens later. Infinity when nothing remains. */
+  get finalUntilSec(): number {
+    return Math.min(this.#nextContactSec(), this.#nextDrainSec());
+  }
+
+  /** Whether anything remains to be read up to the horizon. */
   get more(): boolean {
     return this.finalUntilSec !== Infinity;
   }
 
-  /** Reads up to `contacts` more contacts (in start order, up to the horizon). */
-  advance(contacts: number): void {
+  /**
+   * Reads up to `events` more events in time order: a contact starting (taken if its sender is
+   * there by then), or a node's arrival (its contacts open at that moment are taken).
+   */
+  advance(events: number): void {
     const { contact, from, to, keySec: startSec, owltSec } = this.#order;
     const arrivalSec = this.arrivalSec;
-    const end = Math.min(startSec.length, this.#position + contacts);
-    let i = this.#position;
-    for (; i < end; i++) {
-      const keySec = startSec[i]!;
-      if (keySec > this.#horizonSec) break;
-      // Taken from its start only if the sender is there by then, and only if it could improve the receiver.
-      if (arrivalSec[from[i]!]! > keySec || arrivalSec[to[i]!]! <= keySec + owltSec[i]!) continue;
-      this.#relax(contact[i]!, keySec);
-      if (this.#stack.length > 0) this.#drainOpen();
+    const drains = this.#drains;
+    const horizonSec = this.#horizonSec;
+    let budget = events;
+    while (budget > 0) {
+      let drainSec = this.#nextDrainSec();
+      // Contacts starting before the next due node, in a tight loop.
+      let i = this.#position;
+      const last = Math.min(startSec.length, i + budget);
+      for (; i < last; i++) {
+        const keySec = startSec[i]!;
+        if (keySec > horizonSec || keySec >= drainSec) break;
+        // Taken from its start only if the sender is there by then, and only if it could improve the receiver.
+        if (arrivalSec[from[i]!]! > keySec || arrivalSec[to[i]!]! <= keySec + owltSec[i]!) continue;
+        this.#relax(contact[i]!, keySec);
+        // A node reached by this contact may now be due before the next contact.
+        if (drains.size > 0 && drains.minKey() < drainSec) drainSec = drains.minKey();
+      }
+      budget -= i - this.#position;
+      this.contactsScanned += i - this.#position;
+      this.#position = i;
+      if (budget <= 0) return;
+      const contactSec = this.#nextContactSec();
+      drainSec = this.#nextDrainSec();
+      if (drainSec === Infinity && contactSec === Infinity) return;
+      if (drainSec <= contactSec) {
+        this.#drainOpen(drains.pop(), drainSec);
+        budget -= 1;
+      }
     }
-    this.contactsScanned += i - this.#position;
-    this.#position = i;
   }
 
   /** The nodes whose arrival improved since the last call (each once). */
@@ -195,30 +242,84 @@ export class ForwardScan {
     if (!(arrival < this.arrivalSec[v]!)) return;
     this.arrivalSec[v] = arrival;
     this.parentContact[v] = c;
-    this.#stack.push(v);
+    this.#drains.push(v, arrival);
     if (this.#improvedFlag[v] === 0) {
       this.#improvedFlag[v] = 1;
       this.#improved.push(v);
     }
   }
 
-  /** Contacts open when a node's arrival improved: start ≤ arrival < end. */
-  #drainOpen(): void {
+  /** Node `u`'s contacts open at its arrival `atSec`: start ≤ arrival < end. */
+  #drainOpen(u: number, atSec: number): void {
     const g = this.#g;
     const out = g.outgoing;
-    const stack = this.#stack;
-    while (stack.length > 0) {
-      const u = stack.pop()!;
-      const atSec = this.arrivalSec[u]!;
-      for (let s = out.segFirst[u]!, last = out.segFirst[u + 1]!; s < last; s++) {
-        const end = out.segOffset[s + 1]!;
-        // Starts equal to the arrival too: the scan may have passed contacts starting at the same time.
-        for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, atSec - out.segDurationMaxSec[s]!); p < end && out.keySec[p]! <= atSec; p++) {
-          const c = out.contacts[p]!;
-          if (g.endSec[c]! > atSec) this.#relax(c, atSec);
-        }
+    for (let s = out.segFirst[u]!, last = out.segFirst[u + 1]!; s < last; s++) {
+      const end = out.segOffset[s + 1]!;
+      // Starts equal to the arrival too: the scan may have passed contacts starting at the same time.
+      for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, atSec - out.segDurationMaxSec[s]!); p < end && out.keySec[p]! <= atSec; p++) {
+        const c = out.contacts[p]!;
+        if (g.endSec[c]! > atSec) this.#relax(c, atSec);
       }
     }
+  }
+}
+
+/** A binary min-heap of (node, time) pairs in two parallel arrays. */
+class TimedHeap {
+  readonly #nodes: number[] = [];
+  readonly #keys: number[] = [];
+
+  get size(): number {
+    return this.#nodes.length;
+  }
+
+  minKey(): number {
+    return this.#keys[0]!;
+  }
+
+  minNode(): number {
+    return this.#nodes[0]!;
+  }
+
+  push(node: number, key: number): void {
+    const nodes = this.#nodes;
+    const keys = this.#keys;
+    let i = nodes.length;
+    nodes.push(node);
+    keys.push(key);
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (keys[up]! <= key) break;
+      nodes[i] = nodes[up]!;
+      keys[i] = keys[up]!;
+      i = up;
+    }
+    nodes[i] = node;
+    keys[i] = key;
+  }
+
+  /** Removes the minimum and returns its node. */
+  pop(): number {
+    const nodes = this.#nodes;
+    const keys = this.#keys;
+    const top = nodes[0]!;
+    const lastNode = nodes.pop()!;
+    const lastKey = keys.pop()!;
+    const size = nodes.length;
+    if (size === 0) return top;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= size) break;
+      if (child + 1 < size && keys[child + 1]! < keys[child]!) child += 1;
+      if (keys[child]! >= lastKey) break;
+      nodes[i] = nodes[child]!;
+      keys[i] = keys[child]!;
+      i = child;
+    }
+    nodes[i] = lastNode;
+    keys[i] = lastKey;
+    return top;
   }
 }
 
@@ -361,60 +462,6 @@ export interface TargetArrival {
   readonly contacts: readonly number[];
 }
 
-/** Binary min-heap of nodes keyed by a Float64Array, with lazy deletion. */
-class NodeHeap {
-  readonly #nodes: number[] = [];
-  readonly #keys: number[] = [];
-
-  get size(): number {
-    return this.#nodes.length;
-  }
-
-  minKey(): number {
-    return this.#keys[0]!;
-  }
-
-  push(node: number, key: number): void {
-    const nodes = this.#nodes;
-    const keys = this.#keys;
-    let i = nodes.length;
-    nodes.push(node);
-    keys.push(key);
-    while (i > 0) {
-      const up = (i - 1) >> 1;
-      if (keys[up]! <= key) break;
-      nodes[i] = nodes[up]!;
-      keys[i] = keys[up]!;
-      i = up;
-    }
-    nodes[i] = node;
-    keys[i] = key;
-  }
-
-  pop(): number {
-    const nodes = this.#nodes;
-    const keys = this.#keys;
-    const top = nodes[0]!;
-    const lastNode = nodes.pop()!;
-    const lastKey = keys.pop()!;
-    const size = nodes.length;
-    if (size === 0) return top;
-    let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= size) break;
-      if (child + 1 < size && keys[child + 1]! < keys[child]!) child += 1;
-      if (keys[child]! >= lastKey) break;
-      nodes[i] = nodes[child]!;
-      keys[i] = keys[child]!;
-      i = child;
-    }
-    nodes[i] = lastNode;
-    keys[i] = lastKey;
-    return top;
-  }
-}
-
 /** Nodes one targeted search may settle at most; beyond it the search gives up (returns undefined). */
 export const TARGETED_SETTLED_MAX = 100_000;
 
@@ -430,7 +477,7 @@ export function earliestArrivalAt(
   const arrivalSec = new Map<number, number>([[source, startSec]]);
   const parent = new Map<number, number>();
   const settled = new Set<number>();
-  const heap = new NodeHeap();
+  const heap = new TimedHeap();
   heap.push(source, startSec);
   let bestSec = boundSec;
   let best = -1;

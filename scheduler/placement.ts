@@ -36,7 +36,7 @@ import type { JobSpec } from './job-spec.ts';
 import type { NodeSpec } from './node-spec.ts';
 import { NodeCatalog } from './placement-catalog.ts';
 import { contactSubsetOf, type ContactSubset } from './placement-contact-subset.ts';
-import { filterNode, priceMinorEstimate, priceMinorOf, reputationOf, type FilterContext, type NodeLoad, type RejectionReason } from './placement-filters.ts';
+import { filterNode, filterVerdicts, priceMinorNumber, priceMinorOf, reputationOf, type FilterContext, type NodeLoad, type RejectionReason } from './placement-filters.ts';
 import {
   ACCEPT_FROM_GROUND, ACCEPT_FROM_ORBIT, earliestArrivalAt, firstHopArrivalBoundSec, ForwardScan, hopArrivalSec, hopTxStartSec, latestDepartures, type ContactRules, type Transfer,
 } from './placement-search.ts';
@@ -51,9 +51,21 @@ export interface PlacementPolicy {
   readonly exactEvaluationsMax: number;
   /** Floor for every job, on top of the job's own `minReputationPpm`. */
   readonly reputationFloorPpm: number;
+  /** Contacts the forward scan reads between two looks at the nodes it settled (a speed knob: any value ≥ 1 gives the same decisions). */
+  readonly scanChunkContacts: number;
+  /**
+   * Ask contact-plans' CGR `bestRoute` for the chosen node's routes too (jobs without route rules
+   * only), and take its route when it arrives as early: CGR's tie-breaks (fewest hops) instead of
+   * the scan's. Off by default: the scan's routes already follow CGR's hop semantics exactly (the
+   * property test checks them against bestRoute), and on a 5,000-node plan with a meshed ground
+   * network two bestRoute calls cost more than the rest of a placement.
+   */
+  readonly cgrRoutes: boolean;
 }
 
-export const PLACEMENT_POLICY_DEFAULT: PlacementPolicy = { weights: SCORE_WEIGHTS_DEFAULT, exactEvaluationsMax: 256, reputationFloorPpm: 0 };
+export const PLACEMENT_POLICY_DEFAULT: PlacementPolicy = {
+  weights: SCORE_WEIGHTS_DEFAULT, exactEvaluationsMax: 256, reputationFloorPpm: 0, scanChunkContacts: 4096, cgrRoutes: false,
+};
 
 export interface PlacementInput {
   readonly job: JobSpec;
@@ -112,20 +124,27 @@ export interface PlacementDecision {
 
 const EXAMPLES_MAX = 5;
 const MS_PER_SEC = 1000;
-/** Contacts the forward scan reads between two looks at the nodes it settled. */
-const SCAN_CHUNK_CONTACTS = 4096;
-/** Failed exact evaluations after which one backward search prunes the rest in bulk. */
+/** Buckets of static score (cost, reputation, spread) for the bound on the nodes not yet settled. */
+const STATIC_BUCKETS = 256;
+/** Contacts the forward scan reads before its first look at the nodes it settled (then doubling up to the policy's chunk). */
+const FIRST_SCAN_CHUNK_CONTACTS = 256;
+/** Failed exact evaluations, or contacts read without a winner, after which one backward search prunes the rest in bulk. */
 const FAILED_EVALUATIONS_BEFORE_BULK = 16;
+const SCAN_CONTACTS_BEFORE_BULK = 16_384;
 
 /** Why nodes were rejected, grouped by reason in the order first seen. */
 class Rejections {
   readonly #byReason = new Map<RejectionReason, { nodes: number; examples: string[]; details: Map<string, number> }>();
   /** Kinds of detail kept per reason (the rest are counted under the reason only). */
   static readonly DETAILS_MAX = 8;
+  #lastReason: RejectionReason | undefined;
+  #lastEntry: { nodes: number; examples: string[]; details: Map<string, number> } | undefined;
 
   add(reason: RejectionReason, nodeId: string, detail: string): void {
-    let entry = this.#byReason.get(reason);
+    let entry = reason === this.#lastReason ? this.#lastEntry : this.#byReason.get(reason);
     if (entry === undefined) this.#byReason.set(reason, (entry = { nodes: 0, examples: [], details: new Map() }));
+    this.#lastReason = reason;
+    this.#lastEntry = entry;
     entry.nodes += 1;
     if (entry.examples.length < EXAMPLES_MAX) entry.examples.push(nodeId);
     const seen = entry.details.get(detail);
@@ -204,18 +223,22 @@ export function placeJob(input: PlacementInput): PlacementDecision {
   // Who may hold the data and who may receive it from space, per plan node, and the contacts that leaves.
   const derived = catalog.derivedForRules(routeRulesKey(rules), () => {
     const contactRules = contactRulesOf(catalog, rules);
-    return { contactRules, subset: contactSubsetOf(g, contactRules), anyStation: deliveryTargets(catalog, [], rules) };
+    const restOk = Uint8Array.from(catalog.nodes, (node) => (mayRestAt(rules, node) ? 1 : 0));
+    return { contactRules, subset: contactSubsetOf(g, contactRules), anyStation: deliveryTargets(catalog, [], rules), restOk };
   }, (value) => value.subset.copiedContacts);
   const { contactRules, subset } = derived;
   const targets = job.result.deliverTo.length === 0 ? derived.anyStation : deliveryTargets(catalog, job.result.deliverTo, rules);
-  const isTarget = new Uint8Array(g.nodeCount);
+  const isTarget = catalog.scratch.isTarget.fill(0);
   for (const t of targets) if (catalog.graphNodeOf[t]! >= 0) isTarget[catalog.graphNodeOf[t]!] = 1;
 
   // 1. Filters.
-  const filterContext: FilterContext = { job, rules, catalog, load: input.load, reputationPpm: input.reputationPpm, reputationFloorPpm: policy.reputationFloorPpm };
+  const filterContext: FilterContext = {
+    job, rules, catalog, restOk: derived.restOk, load: input.load, reputationPpm: input.reputationPpm, reputationFloorPpm: policy.reputationFloorPpm,
+  };
+  const verdicts = filterVerdicts(job, policy.reputationFloorPpm);
   const survivors: Candidate[] = [];
   catalog.nodes.forEach((node, index) => {
-    const verdict = filterNode(filterContext, node, index);
+    const verdict = filterNode(filterContext, verdicts, node, index);
     if (verdict !== undefined) {
       rejections.add(verdict.reason, node.id, verdict.detail);
       return;
@@ -225,7 +248,7 @@ export function placeJob(input: PlacementInput): PlacementDecision {
     survivors.push({
       index, node, graphNode: catalog.graphNodeOf[index]!, queueMs: input.load?.get(node.id)?.queuedExecutionMs ?? 0,
       staticParts: {
-        cost: maxPrice === 0 ? 1 : Math.max(0, 1 - priceMinorEstimate(job, node) / maxPrice),
+        cost: maxPrice === 0 ? 1 : Math.max(0, 1 - priceMinorNumber(job, node) / maxPrice),
         reputation: reputationOf(filterContext, node) / 1_000_000,
         spread: spreadKey === undefined ? 1 : 1 / (1 + (input.spreadCounts?.get(spreadKey) ?? 0)),
       },
@@ -256,7 +279,14 @@ export function placeJob(input: PlacementInput): PlacementDecision {
   // Refused: when was the earliest any of them could have delivered?
   const decision: { placed: null; rejected: Rejection[]; earliestFeasibleMs?: number; explanation: string[] } = { placed: null, rejected: rejections.list(), explanation };
   explanation.push(`${outcome.evaluated} nodes evaluated exactly; none can deliver the result by the deadline ${iso(job.deadlineMs)}.`);
-  const openEndMs = Math.max(ctx.epochMs + g.endMaxSec * MS_PER_SEC, nowMs + job.executionMs + Math.max(0, ...survivors.map((c) => c.queueMs))) + MS_PER_SEC;
+  // Late enough for any run: after the plan's last contact, the queues and the blackouts, a node that holds the input and is a station can still run it.
+  let latestMs = Math.max(ctx.epochMs + g.endMaxSec * MS_PER_SEC, nowMs);
+  let queueMaxMs = 0;
+  for (const c of survivors) {
+    queueMaxMs = Math.max(queueMaxMs, c.queueMs);
+    for (const b of c.node.blackouts) latestMs = Math.max(latestMs, b.endMs);
+  }
+  const openEndMs = latestMs + queueMaxMs + job.executionMs + MS_PER_SEC;
   const relaxed = decide(ctx, survivors, openEndMs, { completion: 1, cost: 0, reputation: 0, spread: 0 }, () => {});
   if (relaxed.winner !== undefined) {
     const earliestMs = ctx.epochMs + relaxed.winner.resultArrivalSec * MS_PER_SEC;
@@ -361,15 +391,28 @@ function decide(ctx: Context, survivors: readonly Candidate[], deadlineMs: numbe
     return { winner: undefined, evaluated: 0, outscored: 0, unreached: 0, contactsScanned: 0, stoppedAtLimit: false };
   }
   const staticOf = (c: Candidate): number => weights.cost * c.staticParts.cost + weights.reputation * c.staticParts.reputation + weights.spread * c.staticParts.spread;
-  let staticMax = -Infinity;
-  for (const c of survivors) staticMax = Math.max(staticMax, staticOf(c));
   const completionOf = (resultArrivalMs: number): number => Math.min(1, Math.max(0, (deadlineMs - resultArrivalMs) / horizonMs));
-  /** Upper bound of the score of any node whose input arrives after `atSec`. */
-  const boundAfter = (atSec: number): number => weights.completion * completionOf(epochMs + atSec * MS_PER_SEC + job.executionMs) + staticMax;
+  // The best static score among the nodes not settled yet, kept in buckets (an upper edge of the
+  // highest non-empty one), so the bound for the nodes still to come falls as the good ones settle.
+  const staticTotal = weights.cost + weights.reputation + weights.spread;
+  const bucketOf = (c: Candidate): number => (staticTotal > 0 ? Math.min(STATIC_BUCKETS - 1, Math.floor((staticOf(c) / staticTotal) * STATIC_BUCKETS)) : 0);
+  const unsettledInBucket = new Int32Array(STATIC_BUCKETS);
+  for (const c of survivors) unsettledInBucket[bucketOf(c)]! += 1;
+  let topBucket = STATIC_BUCKETS - 1;
+  const staticMaxUnsettled = (): number => {
+    while (topBucket >= 0 && unsettledInBucket[topBucket] === 0) topBucket -= 1;
+    return topBucket < 0 ? -Infinity : ((topBucket + 1) / STATIC_BUCKETS) * staticTotal;
+  };
+  /** Upper bound of the score of any node not settled yet, all of which get the input after `atSec`. */
+  const boundAfter = (atSec: number): number => weights.completion * completionOf(epochMs + atSec * MS_PER_SEC + job.executionMs) + staticMaxUnsettled();
 
   // 0 unreached, 1 settled (in the heap), 2 done (evaluated or rejected), 3 reached but not settled.
-  const state = new Uint8Array(survivors.length);
-  const survivorOf = new Int32Array(g.nodeCount).fill(-1);
+  const state: number[] = new Array<number>(survivors.length).fill(0);
+  const leave = (k: number, next: number): void => {
+    if (state[k] === 0 || state[k] === 3) unsettledInBucket[bucketOf(survivors[k]!)]! -= 1;
+    state[k] = next;
+  };
+  const survivorOf = catalog.scratch.survivorOf.fill(-1);
   survivors.forEach((c, k) => {
     if (c.graphNode >= 0) survivorOf[c.graphNode] = k;
   });
@@ -380,7 +423,7 @@ function decide(ctx: Context, survivors: readonly Candidate[], deadlineMs: numbe
     const readyMs = Math.max(epochMs + arrivalSec * MS_PER_SEC, nowMs + c.queueMs);
     const startMs = afterBlackouts(c.node, readyMs, job.executionMs);
     const finishMs = startMs + job.executionMs;
-    state[k] = 2;
+    leave(k, 2);
     if (finishMs > deadlineMs || (latestDeparture !== undefined && c.graphNode >= 0 && finishMs > epochMs + latestDeparture[c.graphNode]! * MS_PER_SEC)) {
       if (startMs > readyMs && readyMs + job.executionMs <= deadlineMs) onReject(c, 'blackout', `its blackouts push the run past the deadline ${iso(deadlineMs)}`);
       else onReject(c, 'deadline', timeDetail);
@@ -396,12 +439,12 @@ function decide(ctx: Context, survivors: readonly Candidate[], deadlineMs: numbe
   survivors.forEach((c, k) => {
     if (c.index === ctx.locationIndex) settle(k, nowSec);
     else if (c.graphNode < 0) {
-      state[k] = 2;
+      leave(k, 2);
       onReject(c, 'no-route', 'the node has no contacts in the plan');
     }
   });
   const scan = ctx.locationNode >= 0
-    ? new ForwardScan(g, ctx.subset, ctx.contactRules, { sizeBytes: job.input.sizeBytes, bookings: ctx.bookings }, ctx.locationNode, nowSec, deadlineSec - job.executionMs / MS_PER_SEC)
+    ? new ForwardScan(g, ctx.subset, ctx.contactRules, { sizeBytes: job.input.sizeBytes, bookings: ctx.bookings }, ctx.locationNode, nowSec, deadlineSec - job.executionMs / MS_PER_SEC, catalog.scratch.scan)
     : undefined;
 
   let evaluated = 0;
@@ -422,20 +465,26 @@ function decide(ctx: Context, survivors: readonly Candidate[], deadlineMs: numbe
       if (!top.refined) {
         // The result arrives no earlier than the node's first usable contact after it finishes.
         const finishMs = top.startMs + job.executionMs;
-        const resultBoundMs = epochMs + firstHopArrivalBoundSec(g, ctx.contactRules, top.candidate.graphNode, (finishMs - epochMs) / MS_PER_SEC) * MS_PER_SEC;
-        heap.push({ ...top, key: weights.completion * completionOf(Math.max(finishMs, resultBoundMs)) + staticOf(top.candidate), refined: true });
+        const finishSec = (finishMs - epochMs) / MS_PER_SEC;
+        const firstHopSec = firstHopArrivalBoundSec(g, ctx.contactRules, top.candidate.graphNode, finishSec);
+        if (firstHopSec === Infinity) {
+          // Nothing may leave the node after the run: say whether the job's rules are why.
+          const anyContactLeaves = firstHopArrivalBoundSec(g, everyContact(g.nodeCount, ctx.contactRules.orbital), top.candidate.graphNode, finishSec) !== Infinity;
+          if (anyContactLeaves) onReject(top.candidate, 'sovereignty-downlink', 'after the run its contacts lead only to nodes the job\'s downlink or atRest rules exclude');
+          else onReject(top.candidate, 'no-route', 'no contact leaves the node after the run');
+          continue;
+        }
+        const resultBoundMs = Math.max(finishMs, epochMs + firstHopSec * MS_PER_SEC);
+        if (resultBoundMs > deadlineMs) {
+          onReject(top.candidate, 'deadline', timeDetail);
+          continue;
+        }
+        heap.push({ ...top, key: weights.completion * completionOf(resultBoundMs) + staticOf(top.candidate), refined: true });
         continue;
       }
       if (failed >= FAILED_EVALUATIONS_BEFORE_BULK && latestDeparture === undefined) {
-        const ld = bulkLatestDepartures(ctx, survivors, state, deadlineSec, nowSec);
-        latestDeparture = ld;
-        const late = (e: Entry): boolean => e.exact === undefined && e.candidate.graphNode >= 0 && e.startMs + job.executionMs > epochMs + ld[e.candidate.graphNode]! * MS_PER_SEC;
-        heap.prune((e) => {
-          if (!late(e)) return false;
-          onReject(e.candidate, 'deadline', timeDetail);
-          return true;
-        });
-        if (late(top)) {
+        const ld = applyLatestDepartures();
+        if (top.candidate.graphNode >= 0 && top.startMs + job.executionMs > epochMs + ld[top.candidate.graphNode]! * MS_PER_SEC) {
           onReject(top.candidate, 'deadline', timeDetail);
           continue;
         }
@@ -452,8 +501,44 @@ function decide(ctx: Context, survivors: readonly Candidate[], deadlineMs: numbe
     return undefined;
   };
 
+  /**
+   * The backward search, once: nodes whose result could not leave late enough are turned away in
+   * bulk, settled or not, and the others get the latest time their input may still arrive.
+   */
+  let latestInput: { k: number; latestSec: number }[] = [];
+  const applyLatestDepartures = (): Float64Array => {
+    const ld = bulkLatestDepartures(ctx, survivors, state, deadlineSec, nowSec);
+    latestDeparture = ld;
+    heap.prune((e) => {
+      if (e.exact !== undefined || e.candidate.graphNode < 0 || e.startMs + job.executionMs <= epochMs + ld[e.candidate.graphNode]! * MS_PER_SEC) return false;
+      onReject(e.candidate, 'deadline', timeDetail);
+      return true;
+    });
+    survivors.forEach((c, k) => {
+      if ((state[k] !== 0 && state[k] !== 3) || c.graphNode < 0) return;
+      const latestSec = ld[c.graphNode]! - job.executionMs / MS_PER_SEC;
+      if (latestSec < nowSec + c.queueMs / MS_PER_SEC) {
+        leave(k, 2);
+        onReject(c, 'deadline', timeDetail);
+      } else latestInput.push({ k, latestSec });
+    });
+    latestInput.sort((a, b) => b.latestSec - a.latestSec);
+    return ld;
+  };
+  /** Turns away the nodes not settled yet whose input can no longer arrive in time (after the backward search). */
+  const dropExpired = (finalSec: number): void => {
+    while (latestInput.length > 0 && latestInput[latestInput.length - 1]!.latestSec < finalSec) {
+      const { k } = latestInput.pop()!;
+      if (state[k] !== 0 && state[k] !== 3) continue;
+      leave(k, 2);
+      onReject(survivors[k]!, 'deadline', timeDetail);
+    }
+  };
+
   let winner: Evaluated | undefined;
   let waiting: number[] = [];
+  // Small steps first: when the best node is near (the input's own site, a ground node on fibre), little is read.
+  let chunk = Math.min(FIRST_SCAN_CHUNK_CONTACTS, ctx.policy.scanChunkContacts);
   for (;;) {
     const finalSec = scan === undefined ? Infinity : scan.finalUntilSec;
     if (scan !== undefined) {
@@ -466,15 +551,22 @@ function decide(ctx: Context, survivors: readonly Candidate[], deadlineMs: numbe
       }
       const stillWaiting: number[] = [];
       for (const k of waiting) {
+        if (state[k] !== 3) continue;
         const arrivalSec = scan.arrivalSec[survivors[k]!.graphNode]!;
         if (arrivalSec <= finalSec) settle(k, arrivalSec);
         else stillWaiting.push(k);
       }
       waiting = stillWaiting;
+      dropExpired(finalSec);
     }
-    winner = evaluateTop(finalSec === Infinity ? -Infinity : boundAfter(finalSec));
-    if (winner !== undefined || scan === undefined || !scan.more) break;
-    scan.advance(SCAN_CHUNK_CONTACTS);
+    // Nothing left to come: every node is settled or turned away.
+    const nothingToCome = staticMaxUnsettled() === -Infinity;
+    winner = evaluateTop(finalSec === Infinity || nothingToCome ? -Infinity : boundAfter(finalSec));
+    if (winner !== undefined || scan === undefined || !scan.more || nothingToCome) break;
+    // A long scan without a winner: find out at once which nodes cannot make it at all.
+    if (latestDeparture === undefined && scan.contactsScanned >= SCAN_CONTACTS_BEFORE_BULK) applyLatestDepartures();
+    scan.advance(chunk);
+    chunk = Math.min(chunk * 2, ctx.policy.scanChunkContacts);
   }
   let outscored = 0;
   let unreached = 0;
@@ -487,8 +579,13 @@ function decide(ctx: Context, survivors: readonly Candidate[], deadlineMs: numbe
   return { winner, evaluated, outscored, unreached, contactsScanned: scan?.contactsScanned ?? 0, stoppedAtLimit };
 }
 
+/** Rules under which every node accepts everything (for telling "the rules forbid it" from "nothing leaves"). */
+function everyContact(nodeCount: number, orbital: Uint8Array): ContactRules {
+  return { accept: new Uint8Array(nodeCount).fill(ACCEPT_FROM_GROUND | ACCEPT_FROM_ORBIT), orbital };
+}
+
 /** One backward search: the latest time each remaining candidate's result may leave and still arrive by the deadline. */
-function bulkLatestDepartures(ctx: Context, survivors: readonly Candidate[], state: Uint8Array, deadlineSec: number, nowSec: number): Float64Array {
+function bulkLatestDepartures(ctx: Context, survivors: readonly Candidate[], state: readonly number[], deadlineSec: number, nowSec: number): Float64Array {
   const g = ctx.catalog.graph;
   const open = survivors.filter((c, k) => c.graphNode >= 0 && state[k] !== 2);
   const earliestFinishSec = new Float64Array(g.nodeCount);
@@ -518,18 +615,24 @@ function checkInputs(input: PlacementInput, catalog: NodeCatalog): void {
   });
 }
 
-/** Per plan node: may it receive the job's data from the ground, from orbit (sovereignty)? */
+/**
+ * Per plan node: may it receive the job's data from the ground, from orbit (sovereignty)? Any node
+ * that may hold the data may receive it from the ground, and orbital nodes from orbit too
+ * (inter-satellite links); a node on the ground receives from orbit only under the downlink rule.
+ */
 function contactRulesOf(catalog: NodeCatalog, rules: SovereigntyRules): ContactRules {
   const g = catalog.graph;
   const accept = new Uint8Array(g.nodeCount);
   const downlinkRule = hasDownlinkRule(rules);
+  const orbital = catalog.orbitalByGraphNode;
   for (let n = 0; n < g.nodeCount; n++) {
     const i = catalog.catalogIndexOf[n]!;
     const node = i >= 0 ? catalog.nodes[i] : undefined;
     if (!mayRestAt(rules, node)) continue;
-    accept[n] = ACCEPT_FROM_GROUND | (!downlinkRule || mayReceiveDownlink(rules, node) ? ACCEPT_FROM_ORBIT : 0);
+    const fromOrbit = orbital[n] === 1 || !downlinkRule || mayReceiveDownlink(rules, node);
+    accept[n] = ACCEPT_FROM_GROUND | (fromOrbit ? ACCEPT_FROM_ORBIT : 0);
   }
-  return { accept, orbital: catalog.orbitalByGraphNode };
+  return { accept, orbital };
 }
 
 /** Catalog indices of the ground stations the result may be delivered to: those of `deliverTo` (all when empty) that sovereignty allows. */
@@ -660,8 +763,15 @@ function keepsRules(ctx: Context, route: Route): boolean {
  * the job may not use, and ours (the same hop semantics, restricted) is the route.
  */
 function preferCgr(ctx: Context, ours: Route, fromIpn: number, toIpn: number, atSec: number, sizeBytes: number, avoid: readonly number[]): Route {
-  if (ours.hops.length === 0 || restrictsRoutes(ctx.rules)) return ours;
-  const cgr = bestRoute(ctx.catalog.plan, { from: fromIpn, to: toIpn, atSec, sizeBytes, bookings: ctx.bookings, deadlineSec: ours.arrivalSec });
+  if (!ctx.policy.cgrRoutes || ours.hops.length === 0 || restrictsRoutes(ctx.rules)) return ours;
+  let cgr: Route | undefined;
+  try {
+    cgr = bestRoute(ctx.catalog.plan, { from: fromIpn, to: toIpn, atSec, sizeBytes, bookings: ctx.bookings, deadlineSec: ours.arrivalSec });
+  } catch (error) {
+    // A search past CGR's work bound keeps our route, which is exact too.
+    if (error instanceof OrbitfedError && error.code === 'ORBITFED_CGR_WORK_LIMIT') return ours;
+    throw error;
+  }
   if (cgr === undefined || cgr.arrivalSec > ours.arrivalSec || !keepsRules(ctx, cgr) || cgr.hops.some((h) => avoid.includes(h.contact))) return ours;
   return cgr;
 }
@@ -675,7 +785,13 @@ function placedOf(best: Evaluated, ctx: Context, explanation: string[], outcome:
   const inputTransfer: Transfer = { sizeBytes: job.input.sizeBytes, bookings: ctx.bookings };
   const oursIn = routeOfContacts(ctx, best.inputContacts, nowSec, inputTransfer);
   assert.ok(oursIn !== undefined && oursIn.arrivalSec === best.inputArrivalSec, 'the input route re-derived from the plan arrives when the search said');
-  const inputRoute = c.index === ctx.locationIndex ? oursIn : preferCgr(ctx, oursIn, g.ipnOfNode[ctx.locationNode]!, c.node.ipn, nowSec, job.input.sizeBytes, []);
+  // The result's arrival counted the input's bytes on contacts the two share: CGR's input route may
+  // replace ours only when neither shares a contact with the result's route.
+  const resultContacts = new Set(best.resultContacts);
+  const cgrIn = c.index === ctx.locationIndex || best.inputContacts.some((x) => resultContacts.has(x))
+    ? oursIn
+    : preferCgr(ctx, oursIn, g.ipnOfNode[ctx.locationNode]!, c.node.ipn, nowSec, job.input.sizeBytes, best.resultContacts);
+  const inputRoute = cgrIn;
   const extra = new Map<number, number>(inputRoute.hops.map((h) => [h.contact, job.input.sizeBytes]));
   const resultTransfer: Transfer = { sizeBytes: job.result.sizeBytes, bookings: ctx.bookings, extraBookedBytes: extra.size > 0 ? extra : undefined };
   const finishSec = (best.finishMs - epochMs) / MS_PER_SEC;
