@@ -33,25 +33,31 @@
 //   contacts) instead; every route still reports its termination. HDTN's libcgr has no hop-count
 //   key (nasa/HDTN issue #70), so where several routes tie on arrival HDTN may pick another.
 // - The search is a label-setting (Dijkstra-like) search whose labels are Pareto sets per node over
-//   (arrival ↑, hops ↑), settled in that lexicographic order, so the first label to reach the
-//   destination is best on those two keys exactly — a plain earliest-arrival Dijkstra keeps one
-//   label per contact or node and can lose the fewer-hops route when a later contact start absorbs
-//   an earlier arrival. Arrival is non-decreasing along a route and hops grow by one, so a label
-//   never precedes its parent. A path that revisits a node is always dominated by its shortcut, so
-//   loops never survive; the result is still checked.
+//   (arrival ↑, hops ↑), so the first label to reach the destination is best on those two keys
+//   exactly — a plain earliest-arrival Dijkstra keeps one label per contact or node and can lose the
+//   fewer-hops route when a later contact start absorbs an earlier arrival. A path that revisits a
+//   node is always dominated by its shortcut, so loops never survive; the result is still checked.
 // - At the destination, labels tied on arrival and hops are kept apart by the last contact's end.
 //   That is exact with (arrival, hops) labels elsewhere: a label dominated at an intermediate node
 //   can reach the destination only by contacts its dominator can take as early, with no more hops.
-// - Pruning: every route ends with a hop into the destination, which takes at least the bundle's
-//   transmission at the fastest such contact plus the shortest light time; a label elsewhere that
-//   arrives later than the best arrival so far minus that is dropped (A* with a constant,
-//   consistent heuristic). Without it, every label arriving before the destination's is expanded;
-//   on 1,000 satellites with ISLs that is most of the constellation, several times over.
+// - A*: labels are settled in the order of arrival + a lower bound of the time left to the
+//   destination from their node (then hops, …), and a label whose arrival + bound is later than
+//   the best arrival found is dropped. That stays exact because the bounds are admissible, less a
+//   rounding margin (startRemaining): a label still queued when the destination's label is settled
+//   can only lead to a strictly later arrival, or, with a bound of 0, to one with more hops. The
+//   dominance tests between labels at one node do not depend on the order.
+// - The bounds (firstRoute): a query first runs with a constant bound, the last hop into the
+//   destination, and gives up after reading a few thousand contacts (SearchTuning). The queries it
+//   does not answer get bounds from a backward Dijkstra from the destination over the contacts of a
+//   time window, each weighted by its least duration, run alongside the forward search. On a short
+//   window only the nodes that meet the destination in it are one hop away: on 1,000 LEO with ISLs,
+//   where every satellite meets every station some time in the day but few within a minute, that
+//   cuts the labels expanded per query from about 500 to about 100. A window holds only routes
+//   arriving within it; when none does, the next, longer one is searched.
 // - Cost: an expansion reads the node's contacts open at its arrival (per duration class, see
-//   ContactGraph), and those starting later only while they could still beat the best arrival (the
-//   search reads them lazily, in start order, through a continuation queued at their start). At
-//   one hop short of the bound only contacts into the destination are read. So a query's cost grows
-//   with the contacts open at a time, not with those a node has in the whole plan.
+//   TimeIndex), and those starting later only while they could still beat the best arrival (the
+//   search reads them lazily, in start order, through a continuation queued at their start). So a
+//   query's cost grows with the contacts open at a time, not with those a node has in the plan.
 // - k routes: Yen's algorithm over the contact graph (SABR §3.2.6.10: "the next best route … shall
 //   be computed by identifying the shortest path … excluding all previously identified paths",
 //   citing Yen; HDTN's libcgr `yen` and pyCGR's `cgr_yen` do the same). On the tutorial's plan from
@@ -137,29 +143,38 @@ const DURATION_CLASSES = 7;
  */
 const TIME_BUCKETS = 256;
 /**
- * The backward search for the remaining-time bounds (advanceRemaining) reads this many contacts
- * before the forward search starts, then keeps up with it: REMAINING_SCANS_PER_SCAN contacts per
- * contact the forward search reads. So a query the plain search answers quickly (HDTN's plans)
- * pays little for bounds, and one that needs many expansions (far apart on 1,000 LEO with ISLs)
- * gets bounds from further away from the destination.
+ * How findRoutes searches (see firstRoute). findRoutes uses SEARCH_TUNING, measured on the plans of
+ * bench/contact-plan-cases.ts; tests call findRoutesTuned with small values so that small plans
+ * take every path (the bounded search, bounds from a stopped backward search, several windows).
  */
-const REMAINING_SCANS_FIRST = 1024;
-const REMAINING_SCANS_PER_SCAN = 1;
-/**
- * The first search of a query uses only a constant bound (the last hop into the destination, for
- * routes anywhere in the plan) and gives up after reading this many contacts; most queries on
- * sparse plans (HDTN's, passes without ISLs) end within it, and the others pay it once before the
- * windowed search with the backward bounds, which costs more to set up.
- */
-const PROBE_SCANS_MAX = 8192;
+export interface SearchTuning {
+  /**
+   * The first search of a query uses only a constant bound (the last hop into the destination,
+   * valid for routes anywhere in the plan) and gives up after reading this many contacts. Most
+   * queries on sparse plans (HDTN's, passes without ISLs) end within it; the others pay it once
+   * before the windowed search with the backward bounds, which costs more to set up.
+   */
+  readonly probeScansMax: number;
+  /**
+   * The backward search for the remaining-time bounds (advanceRemaining) reads this many contacts
+   * before the forward search starts, then keeps up with it, reading remainingScansPerScan
+   * contacts per contact the forward search reads: so a query that needs many expansions (far
+   * apart on 1,000 LEO with ISLs) gets bounds from further away from the destination.
+   */
+  readonly remainingScansFirst: number;
+  readonly remainingScansPerScan: number;
+  /**
+   * Without a route from the first search, the first window ends this long after the earliest time
+   * the bundle can be past the source, or twice as far as the first search got; each next window
+   * is WINDOW_GROWTH times longer, up to the whole plan.
+   */
+  readonly windowFirstSec: number;
+}
+
+export const SEARCH_TUNING: SearchTuning = Object.freeze({ probeScansMax: 8192, remainingScansFirst: 1024, remainingScansPerScan: 1, windowFirstSec: 16 });
+const WINDOW_GROWTH = 8;
 /** search's result when it gave up after the scans allowed. */
 const GAVE_UP = -2;
-/**
- * The first search window ends this long after the earliest time the bundle can be at any node but
- * the source; each next window is WINDOW_GROWTH times longer, up to the whole plan.
- */
-const WINDOW_FIRST_SEC = 16;
-const WINDOW_GROWTH = 8;
 
 /**
  * One direction of the plan's contacts, per node: positions offset[n] … offset[n + 1] − 1 hold the
@@ -275,6 +290,7 @@ class Workspace {
   removedCount = 0;
   expansions = 0;
   expansionsMax = LABEL_EXPANSIONS_MAX;
+  tuning = SEARCH_TUNING;
   /**
    * When a search gave up: the earliest arrival of the routes it had found (Infinity if none), and
    * the key of the label it was about to expand (no route arrives earlier: labels are expanded in
@@ -897,7 +913,7 @@ function startRemaining(g: ContactGraph, q: Checked, source: number, destination
   w.tentativeSec[destination] = 0;
   w.nodeHeapSize = w.nodeHeapUpdate(destination, 0);
   w.remainingNextSec = 0;
-  advanceRemaining(g, REMAINING_SCANS_FIRST);
+  advanceRemaining(g, w.tuning.remainingScansFirst);
 }
 
 /** Settles nodes of the backward search until it has read `scansMax` contacts (plus one node's) or has none left. */
@@ -1036,7 +1052,7 @@ function search(g: ContactGraph, q: Checked, start: SearchStart, destination: nu
       w.gaveUpKeySec = w.keySec[label]!;
       return GAVE_UP;
     }
-    const remainingScansMax = REMAINING_SCANS_FIRST + REMAINING_SCANS_PER_SCAN * w.forwardScans;
+    const remainingScansMax = w.tuning.remainingScansFirst + w.tuning.remainingScansPerScan * w.forwardScans;
     if (w.nodeHeapSize > 0 && w.remainingScans < remainingScansMax) advanceRemaining(g, remainingScansMax);
     // The contacts open at the arrival (start ≤ arrival < end), class by class.
     for (let k = out.classFirst[node]!, last = out.classFirst[node + 1]!; k < last; k++) {
@@ -1243,7 +1259,8 @@ function firstHopArrivalMinSec(g: ContactGraph, q: Checked, source: number): num
  */
 function firstRoute(plan: ContactPlan, g: ContactGraph, q: Checked, source: number, destination: number): { route: Route | undefined; constantBounds: boolean } {
   startConstantBounds(g, q, source, destination);
-  const probe = bestThrough(plan, g, q, source, destination, [], Infinity, PROBE_SCANS_MAX);
+  const tuning = g.work.tuning;
+  const probe = bestThrough(plan, g, q, source, destination, [], Infinity, tuning.probeScansMax);
   if (probe !== GAVE_UP) return { route: probe, constantBounds: true };
   const fromSec = firstHopArrivalMinSec(g, q, source);
   if (!(fromSec <= q.deadlineSec)) return { route: undefined, constantBounds: false };
@@ -1252,7 +1269,7 @@ function firstRoute(plan: ContactPlan, g: ContactGraph, q: Checked, source: numb
   // A route the probe found: the best arrives no later, so that window is the last one. Otherwise
   // the best arrives after the probe's last key: a window twice as long as that is a fair guess.
   const foundSec = g.work.gaveUpBestArrivalSec;
-  let untilSec = foundSec < Infinity ? foundSec : fromSec + Math.max(WINDOW_FIRST_SEC, 2 * (g.work.gaveUpKeySec - fromSec));
+  let untilSec = foundSec < Infinity ? foundSec : fromSec + Math.max(tuning.windowFirstSec, 2 * (g.work.gaveUpKeySec - fromSec));
   // Bounded: the window grows geometrically until it reaches the horizon.
   for (;;) {
     const whole = !(untilSec < horizonSec);
@@ -1260,7 +1277,7 @@ function firstRoute(plan: ContactPlan, g: ContactGraph, q: Checked, source: numb
     const route = bestThrough(plan, g, q, source, destination, [], whole ? Infinity : untilSec);
     assert.ok(route !== GAVE_UP, 'only the first search gives up');
     if (route !== undefined || whole) return { route, constantBounds: false };
-    untilSec = fromSec + Math.max(WINDOW_FIRST_SEC, (untilSec - fromSec) * WINDOW_GROWTH);
+    untilSec = fromSec + Math.max(tuning.windowFirstSec, (untilSec - fromSec) * WINDOW_GROWTH);
   }
 }
 
@@ -1271,6 +1288,11 @@ function firstRoute(plan: ContactPlan, g: ContactGraph, q: Checked, source: numb
  * search would exceed its bounds.
  */
 export function findRoutes(plan: ContactPlan, query: RouteQuery): Route[] {
+  return findRoutesTuned(plan, query, SEARCH_TUNING);
+}
+
+/** findRoutes with another tuning (for tests: the routes are the same whatever the tuning). */
+export function findRoutesTuned(plan: ContactPlan, query: RouteQuery, tuning: SearchTuning): Route[] {
   const q = checkQuery(plan, query);
   const g = graphOf(plan);
   const source = g.nodeByIpn.get(query.from);
@@ -1279,6 +1301,7 @@ export function findRoutes(plan: ContactPlan, query: RouteQuery): Route[] {
   const w = g.work;
   w.expansions = 0;
   w.expansionsMax = q.labelExpansionsMax;
+  w.tuning = tuning;
   w.forbiddenNode.fill(0);
   w.forbiddenNode[source] = 1;
   const { route: first, constantBounds } = firstRoute(plan, g, q, source, destination);

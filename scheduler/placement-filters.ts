@@ -1,7 +1,9 @@
 // Placement's node filters (the "filter" extension point of the Kubernetes scheduling framework):
 // each looks at one node and the job and says why the node cannot take it, or nothing. They run
-// in a fixed order and the first failure is the node's reason, so every rejected node is counted
-// once, under the filter that a tenant can most easily act on first.
+// in a fixed order — orbital policy, affinity, architecture, runtime, resources, attestations,
+// reputation, currency, sovereignty at rest, processing footprint of ground nodes, price (the
+// costliest last) — and the first failure is the node's reason, so every rejected node is counted
+// once.
 import { jobRuntime, type JobSpec } from './job-spec.ts';
 import { REPUTATION_PPM_DEFAULT, type NodeSpec } from './node-spec.ts';
 import type { NodeCatalog } from './placement-catalog.ts';

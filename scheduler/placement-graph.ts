@@ -103,7 +103,8 @@ function buildGraph(plan: ContactPlan): PlacementGraph {
     owltSec[i] = c.owltSec;
     incomingOwltMaxSec[to[i]!] = Math.max(incomingOwltMaxSec[to[i]!]!, c.owltSec);
   }
-  const byEndDescending = Int32Array.from({ length: m }, (_, i) => i).sort((a, b) => endSec[b]! - endSec[a]! || b - a);
+  const byEndAscending = sortedByEnd(endSec);
+  const byEndDescending = byEndAscending.slice().reverse();
   return {
     plan, nodeCount, nodeByIpn, ipnOfNode, planSatellite, contactCount: m, from, to, startSec, endSec, rateBytesPerSec, owltSec,
     byEndDescending,
@@ -116,14 +117,48 @@ function buildGraph(plan: ContactPlan): PlacementGraph {
       owltSec: Float64Array.from(byEndDescending, (c) => owltSec[c]!),
     },
     outgoing: buildSegments(nodeCount, m, from, startSec, endSec, startSec),
-    incoming: buildSegments(nodeCount, m, to, startSec, endSec, endSec),
+    incoming: buildSegments(nodeCount, m, to, startSec, endSec, endSec, byEndAscending),
     incomingOwltMaxSec,
     endMaxSec: endSec.reduce((max, e) => Math.max(max, e), -Infinity),
   };
 }
 
-/** Per node (by `nodeOf`), per duration class, the contacts ordered by `key`. */
-function buildSegments(nodeCount: number, m: number, nodeOf: Int32Array, startSec: Float64Array, endSec: Float64Array, key: Float64Array): ClassSegments {
+/** Buckets of the counting sort by end, at most. */
+const END_BUCKETS_MAX = 1 << 22;
+
+/**
+ * Contact indices by end, then index, ascending: a counting sort into buckets of end time, then
+ * a comparison sort inside each (a few contacts each), instead of one comparison sort of millions.
+ */
+function sortedByEnd(endSec: Float64Array): Int32Array {
+  const m = endSec.length;
+  const order = new Int32Array(m);
+  if (m === 0) return order;
+  let minSec = Infinity;
+  let maxSec = -Infinity;
+  for (let c = 0; c < m; c++) {
+    minSec = Math.min(minSec, endSec[c]!);
+    maxSec = Math.max(maxSec, endSec[c]!);
+  }
+  const buckets = Math.max(1, Math.min(END_BUCKETS_MAX, m, Math.ceil(maxSec - minSec) + 1));
+  const width = (maxSec - minSec) / buckets || 1;
+  const bucketOf = (c: number): number => Math.min(buckets - 1, Math.floor((endSec[c]! - minSec) / width));
+  const first = new Int32Array(buckets + 1);
+  for (let c = 0; c < m; c++) first[bucketOf(c) + 1]! += 1;
+  for (let b = 0; b < buckets; b++) first[b + 1]! += first[b]!;
+  const fill = first.slice(0, buckets);
+  for (let c = 0; c < m; c++) order[fill[bucketOf(c)]!++] = c;
+  for (let b = 0; b < buckets; b++) {
+    if (first[b + 1]! - first[b]! > 1) order.subarray(first[b]!, first[b + 1]!).sort((x, y) => endSec[x]! - endSec[y]! || x - y);
+  }
+  return order;
+}
+
+/**
+ * Per node (by `nodeOf`), per duration class, the contacts ordered by `key`: placed in `order`
+ * (already ordered by the key, then index), or in plan order when the key is the start.
+ */
+function buildSegments(nodeCount: number, m: number, nodeOf: Int32Array, startSec: Float64Array, endSec: Float64Array, key: Float64Array, order?: Int32Array): ClassSegments {
   const slotOf = new Int32Array(m);
   const slotCount = new Int32Array(nodeCount * DURATION_CLASSES + 1);
   const slotDurationMax = new Float64Array(nodeCount * DURATION_CLASSES);
@@ -137,7 +172,10 @@ function buildSegments(nodeCount: number, m: number, nodeOf: Int32Array, startSe
   for (let s = 0; s < nodeCount * DURATION_CLASSES; s++) slotCount[s + 1]! += slotCount[s]!;
   const fill = slotCount.slice(0, nodeCount * DURATION_CLASSES);
   const positions = new Int32Array(m);
-  for (let c = 0; c < m; c++) positions[fill[slotOf[c]!]!++] = c;
+  for (let i = 0; i < m; i++) {
+    const c = order === undefined ? i : order[i]!;
+    positions[fill[slotOf[c]!]!++] = c;
+  }
   const segFirst = new Int32Array(nodeCount + 1);
   const segOffsetList: number[] = [];
   const segDurationList: number[] = [];
@@ -146,8 +184,6 @@ function buildSegments(nodeCount: number, m: number, nodeOf: Int32Array, startSe
       const from = slotCount[s]!;
       const to = slotCount[s + 1]!;
       if (to === from) continue;
-      // Contacts were placed in plan (start) order; order them by the key within the segment.
-      if (key !== startSec) positions.subarray(from, to).sort((a, b) => key[a]! - key[b]! || a - b);
       segOffsetList.push(from);
       segDurationList.push(slotDurationMax[s]!);
     }

@@ -27,10 +27,10 @@
 // Sovereignty enters as `ContactRules`: a contact is usable only if its receiver may hold the
 // data, and, when the sender is orbital, may receive it from orbit (a downlink).
 import type { ContactBookings } from '../contact-plans/index.ts';
-import { type ContactRules, type ContactSubset, receivable } from './placement-contact-subset.ts';
+import { ACCEPT_FROM_GROUND, ACCEPT_FROM_ORBIT, type ContactRules, type ContactSubset, receivable } from './placement-contact-subset.ts';
 import { lowerBound, type PlacementGraph, type ScanOrder } from './placement-graph.ts';
 
-export { ACCEPT_FROM_GROUND, ACCEPT_FROM_ORBIT, type ContactRules } from './placement-contact-subset.ts';
+export { ACCEPT_FROM_GROUND, ACCEPT_FROM_ORBIT, type ContactRules };
 
 export interface Transfer {
   readonly sizeBytes: number;
@@ -117,8 +117,9 @@ export class ForwardScan {
   readonly arrivalSec: Float64Array;
   /** Per node: the contact that brought that arrival, −1 for the source and unreached nodes. */
   readonly parentContact: Int32Array;
-  /** Contacts looked at so far (for benchmarks and tests). */
+  /** Contacts looked at so far, and nodes whose open contacts were relaxed (for benchmarks and tests). */
   contactsScanned = 0;
+  nodesDrained = 0;
   readonly #g: PlacementGraph;
   readonly #rules: ContactRules;
   readonly #t: Transfer;
@@ -251,14 +252,22 @@ export class ForwardScan {
 
   /** Node `u`'s contacts open at its arrival `atSec`: start ≤ arrival < end. */
   #drainOpen(u: number, atSec: number): void {
+    this.nodesDrained += 1;
     const g = this.#g;
     const out = g.outgoing;
+    const accept = this.#rules.accept;
+    const arrivalSec = this.arrivalSec;
+    // What a receiver must accept from u (u's kind is the same for all its contacts).
+    const fromBit = this.#rules.orbital[u] === 1 ? ACCEPT_FROM_ORBIT : ACCEPT_FROM_GROUND;
     for (let s = out.segFirst[u]!, last = out.segFirst[u + 1]!; s < last; s++) {
       const end = out.segOffset[s + 1]!;
       // Starts equal to the arrival too: the scan may have passed contacts starting at the same time.
       for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, atSec - out.segDurationMaxSec[s]!); p < end && out.keySec[p]! <= atSec; p++) {
         const c = out.contacts[p]!;
-        if (g.endSec[c]! > atSec) this.#relax(c, atSec);
+        const v = g.to[c]!;
+        // Cheap refusals first: ended, not accepted, or cannot improve even at once.
+        if (g.endSec[c]! <= atSec || (accept[v]! & fromBit) === 0 || arrivalSec[v]! <= atSec + g.owltSec[c]!) continue;
+        this.#relax(c, atSec);
       }
     }
   }

@@ -2,8 +2,8 @@
 // over plain data and an explicit `nowMs` (no I/O, no wall time).
 //
 // 1. Filters, node by node, first failure wins: orbital policy, affinity and anti-affinity,
-//    architecture, runtime, resources (minus load), attestations, reputation floor, price,
-//    sovereignty at rest, processing footprint of ground nodes (placement-filters.ts).
+//    architecture, runtime, resources (minus load), attestations, reputation floor, currency,
+//    sovereignty at rest, processing footprint of ground nodes, price (placement-filters.ts).
 // 2. Scores in [0, 1], weighted, higher is better (placement-score.ts): completion (how early before
 //    the deadline the result is back), cost, reputation, spread.
 // 3. Contact-aware estimates, with the job's sovereignty applied to every contact
@@ -21,10 +21,11 @@
 //    The chosen node is therefore the best of all, while most nodes are neither scanned to nor
 //    evaluated; the explanation says how many were. When many evaluations fail on the deadline, one
 //    backward search (latest departure towards the allowed stations) prunes the rest in bulk.
-// 4. The chosen node's routes: contact-plans' CGR `bestRoute` (with the bookings) when its route
-//    keeps to the job's sovereignty rules and arrives as early (it then also has CGR's tie-breaks);
-//    otherwise the sovereignty-respecting route the search found, which follows the same hop
-//    semantics. Either way every hop is re-derived from the plan and checked before it is returned.
+// 4. The chosen node's routes: the contact chains the searches found, which follow CGR's hop
+//    semantics (contact-plans/cgr.ts) and keep to the job's sovereignty; every hop is re-derived
+//    from the plan and checked before it is returned. With `policy.cgrRoutes`, contact-plans' own
+//    `bestRoute` (with the bookings) is asked too, for jobs without route rules, and its route taken
+//    when it arrives as early (CGR's tie-breaks).
 // 5. Every rejected class of nodes is recorded (count, up to 5 examples, why). When nothing fits,
 //    the same search runs again with the deadline lifted to the end of the plan and completion as
 //    the only score, and the earliest result arrival it finds is `earliestFeasibleMs`.
@@ -127,10 +128,9 @@ const MS_PER_SEC = 1000;
 /** Buckets of static score (cost, reputation, spread) for the bound on the nodes not yet settled. */
 const STATIC_BUCKETS = 256;
 /** Contacts the forward scan reads before its first look at the nodes it settled (then doubling up to the policy's chunk). */
-const FIRST_SCAN_CHUNK_CONTACTS = 256;
-/** Failed exact evaluations, or contacts read without a winner, after which one backward search prunes the rest in bulk. */
+const FIRST_SCAN_CHUNK_CONTACTS = 32;
+/** Failed exact evaluations after which one backward search prunes the rest in bulk. */
 const FAILED_EVALUATIONS_BEFORE_BULK = 16;
-const SCAN_CONTACTS_BEFORE_BULK = 16_384;
 
 /** Why nodes were rejected, grouped by reason in the order first seen. */
 class Rejections {
@@ -254,7 +254,7 @@ export function placeJob(input: PlacementInput): PlacementDecision {
       },
     });
   });
-  explanation.push(`${catalog.nodes.length} registered nodes; ${survivors.length} passed the filters (orbital policy, affinity, architecture, runtime, resources, attestations, reputation, price, sovereignty at rest, processing footprint of ground nodes).`);
+  explanation.push(`${catalog.nodes.length} registered nodes; ${survivors.length} passed the filters (orbital policy, affinity, architecture, runtime, resources, attestations, reputation, currency, sovereignty at rest, processing footprint of ground nodes, price).`);
   if (survivors.length === 0) {
     explanation.push('No node passed the filters.');
     return { placed: null, rejected: rejections.list(), explanation };
@@ -304,6 +304,7 @@ interface Outcome {
   /** Nodes the scan never reached: their input would have arrived after the winner's bound. */
   readonly unreached: number;
   readonly contactsScanned: number;
+  readonly nodesDrained: number;
   readonly stoppedAtLimit: boolean;
 }
 
@@ -388,7 +389,7 @@ function decide(ctx: Context, survivors: readonly Candidate[], deadlineMs: numbe
   const timeDetail = `the input cannot reach it and the result an allowed station by the deadline ${iso(deadlineMs)} (contact plan, booked volume, sovereignty rules)`;
   if (horizonMs <= 0) {
     for (const c of survivors) onReject(c, 'deadline', `the deadline ${iso(deadlineMs)} is not after now (${iso(nowMs)})`);
-    return { winner: undefined, evaluated: 0, outscored: 0, unreached: 0, contactsScanned: 0, stoppedAtLimit: false };
+    return { winner: undefined, evaluated: 0, outscored: 0, unreached: 0, contactsScanned: 0, nodesDrained: 0, stoppedAtLimit: false };
   }
   const staticOf = (c: Candidate): number => weights.cost * c.staticParts.cost + weights.reputation * c.staticParts.reputation + weights.spread * c.staticParts.spread;
   const completionOf = (resultArrivalMs: number): number => Math.min(1, Math.max(0, (deadlineMs - resultArrivalMs) / horizonMs));
@@ -505,7 +506,7 @@ function decide(ctx: Context, survivors: readonly Candidate[], deadlineMs: numbe
    * The backward search, once: nodes whose result could not leave late enough are turned away in
    * bulk, settled or not, and the others get the latest time their input may still arrive.
    */
-  let latestInput: { k: number; latestSec: number }[] = [];
+  const latestInput: { k: number; latestSec: number }[] = [];
   const applyLatestDepartures = (): Float64Array => {
     const ld = bulkLatestDepartures(ctx, survivors, state, deadlineSec, nowSec);
     latestDeparture = ld;
@@ -563,8 +564,6 @@ function decide(ctx: Context, survivors: readonly Candidate[], deadlineMs: numbe
     const nothingToCome = staticMaxUnsettled() === -Infinity;
     winner = evaluateTop(finalSec === Infinity || nothingToCome ? -Infinity : boundAfter(finalSec));
     if (winner !== undefined || scan === undefined || !scan.more || nothingToCome) break;
-    // A long scan without a winner: find out at once which nodes cannot make it at all.
-    if (latestDeparture === undefined && scan.contactsScanned >= SCAN_CONTACTS_BEFORE_BULK) applyLatestDepartures();
     scan.advance(chunk);
     chunk = Math.min(chunk * 2, ctx.policy.scanChunkContacts);
   }
@@ -576,7 +575,7 @@ function decide(ctx: Context, survivors: readonly Candidate[], deadlineMs: numbe
       else if (state[k] === 0) unreached += 1;
     } else if (state[k] === 0 || state[k] === 3) onReject(c, 'deadline', timeDetail);
   });
-  return { winner, evaluated, outscored, unreached, contactsScanned: scan?.contactsScanned ?? 0, stoppedAtLimit };
+  return { winner, evaluated, outscored, unreached, contactsScanned: scan?.contactsScanned ?? 0, nodesDrained: scan?.nodesDrained ?? 0, stoppedAtLimit };
 }
 
 /** Rules under which every node accepts everything (for telling "the rules forbid it" from "nothing leaves"). */
@@ -805,7 +804,7 @@ function placedOf(best: Evaluated, ctx: Context, explanation: string[], outcome:
   const location = job.input.location;
   explanation.push(
     `Chosen ${c.node.id} (${c.node.kind}, operator ${c.node.operator}): score ${best.score.toFixed(4)} (${Object.entries(best.scoreParts).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}).`,
-    `${outcome.evaluated} node(s) evaluated exactly; ${outcome.outscored} more were reached but could not score higher, and ${outcome.unreached} could not get the input early enough to score higher (${outcome.contactsScanned} contacts read).${outcome.stoppedAtLimit ? ' Evaluation stopped at its limit; the best node evaluated was chosen.' : ''}`,
+    `${outcome.evaluated} node(s) evaluated exactly; ${outcome.outscored} more were reached but could not score higher, and ${outcome.unreached} could not get the input early enough to score higher (${outcome.contactsScanned} contacts read, ${outcome.nodesDrained} nodes reached).${outcome.stoppedAtLimit ? ' Evaluation stopped at its limit; the best node evaluated was chosen.' : ''}`,
     c.index === ctx.locationIndex
       ? `The input is already at ${location}.`
       : `The input (${job.input.sizeBytes} bytes) leaves ${location} at ${iso(ctx.nowMs)} and reaches ${c.node.id} at ${iso(inputArrivalMs)} over ${inputRoute.hops.length} contact(s).`,

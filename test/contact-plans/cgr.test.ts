@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { OrbitfedError } from '../../common/index.ts';
-import { bestRoute, findRoutes, type Route, type RouteQuery } from '../../contact-plans/cgr.ts';
+import { bestRoute, findRoutes, findRoutesTuned, type Route, type RouteQuery, type SearchTuning } from '../../contact-plans/cgr.ts';
 import { ContactBookings } from '../../contact-plans/contact-bookings.ts';
 import { ContactPlan, type Contact } from '../../contact-plans/contact-plan.ts';
 
@@ -338,55 +338,155 @@ describe('CGR queries are checked and bounded', () => {
   });
 });
 
+/**
+ * Tunings that send small plans down every path of the search (SEARCH_TUNING would answer them all
+ * in its first, plain search): the bounded search from the first expansion, with bounds from the
+ * least hop out of each node only, from a backward search stopped early and advanced slowly, and
+ * from a complete one; windows starting a second long; and a plain search that gives up midway.
+ */
+const TUNINGS: readonly (SearchTuning & { readonly name: string })[] = [
+  { name: 'hop bounds only', probeScansMax: 0, remainingScansFirst: 0, remainingScansPerScan: 0, windowFirstSec: 1 },
+  { name: 'backward search stopped early', probeScansMax: 0, remainingScansFirst: 3, remainingScansPerScan: 0.25, windowFirstSec: 1 },
+  { name: 'complete backward search', probeScansMax: 0, remainingScansFirst: 1e9, remainingScansPerScan: 0, windowFirstSec: 0.5 },
+  { name: 'plain search giving up midway', probeScansMax: 4, remainingScansFirst: 2, remainingScansPerScan: 1, windowFirstSec: 2 },
+];
+
+interface RandomQuery {
+  readonly plan: ContactPlan;
+  readonly query: RouteQuery;
+  readonly where: string;
+}
+
+/** PLANS random small plans with bookings, and 3 queries on each (node numbers out of order, integer times, power-of-two rates). */
+function* randomSmallQueries(seed: number, plans: number): Generator<RandomQuery> {
+  const random = seededRng(seed);
+  const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
+  for (let p = 0; p < plans; p++) {
+    // Node numbers out of order, so that destinations below the source and large ipn numbers occur.
+    const nodes = [3, 17, 1, 250, 42, 9, 5, 77].slice(0, 3 + Math.floor(random() * 6));
+    const contacts: Contact[] = [];
+    const contactCount = 1 + Math.floor(random() * 28);
+    for (let i = 0; i < contactCount; i++) {
+      const from = pick(nodes);
+      const to = pick(nodes.filter((n) => n !== from));
+      const startSec = Math.floor(random() * 30);
+      // Rates are powers of two, so that sizes and backlogs divide exactly and ties are real ties.
+      contacts.push({ from, to, startSec, endSec: startSec + Math.floor(random() * 30), rateBytesPerSec: pick([0, 1, 2, 4, 8, 8]), owltSec: pick([0, 0, 1, 2]), confidence: 1 });
+    }
+    const plan = planOf(contacts);
+    const bookings = new ContactBookings(plan);
+    for (let i = 0; i < plan.contacts.length; i++) {
+      if (random() < 0.3) bookings.book([i], Math.floor(random() * (bookings.residualBytes(i) + 1)));
+    }
+    for (let trial = 0; trial < 3; trial++) {
+      const from = pick(nodes);
+      const query: RouteQuery = {
+        from, to: pick(nodes.filter((n) => n !== from)), atSec: Math.floor(random() * 30), sizeBytes: pick([0, 0, 1, 3, 10]),
+        deadlineSec: random() < 0.25 ? 20 + Math.floor(random() * 40) : undefined, k: 1 + Math.floor(random() * 12),
+        bookings: random() < 0.5 ? bookings : undefined,
+      };
+      yield { plan, query, where: `seed ${seed}, plan ${p}, trial ${trial}: ${JSON.stringify({ ...query, bookings: query.bookings !== undefined })}` };
+    }
+  }
+}
+
+/** Checks `routes` against every loopless route; returns how many routes were compared. */
+function expectBruteForce(plan: ContactPlan, query: RouteQuery, routes: readonly Route[], where: string): number {
+  const expected = allRoutes(plan, query);
+  // The k best (arrival, hops, last contact's end), in order — ties among them may come in any order.
+  expect(routes.map((r) => [r.arrivalSec, r.hops.length, r.hops[r.hops.length - 1]!.endSec]), where)
+    .toEqual(expected.slice(0, query.k).map((r) => [r.arrivalSec, r.contacts.length, r.lastEndSec]));
+  // Each route is one of the brute force's, with the same times hop by hop, and none twice.
+  expect(new Set(routes.map((r) => r.hops.map((h) => h.contact).join(','))).size, where).toBe(routes.length);
+  for (const route of routes) {
+    const same = expected.find((e) => e.contacts.join(',') === route.hops.map((h) => h.contact).join(','));
+    expect(same, where).toBeDefined();
+    expect(route.hops.map((h) => [h.txStartSec, h.arrivalSec]), where).toEqual(same!.contacts.map((_, i) => [same!.txStartSec[i], same!.hopArrivalSec[i]]));
+  }
+  return routes.length;
+}
+
 describe('CGR against a brute-force search of every loopless route on random small plans', () => {
   const SEED = Number(process.env.ORBITFED_CGR_SEED ?? 20_210_174);
   const PLANS = 400;
 
   it(`agrees on ${PLANS} random plans, with sizes, bookings, deadlines and k (seed ${SEED})`, () => {
     console.log(`cgr property test: seed ${SEED} (replay with ORBITFED_CGR_SEED=${SEED})`);
-    const random = seededRng(SEED);
-    const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
     let routesCompared = 0;
-    for (let p = 0; p < PLANS; p++) {
-      // Node numbers out of order, so that destinations below the source and large ipn numbers occur.
-      const nodes = [3, 17, 1, 250, 42, 9, 5, 77].slice(0, 3 + Math.floor(random() * 6));
-      const contacts: Contact[] = [];
-      const contactCount = 1 + Math.floor(random() * 28);
-      for (let i = 0; i < contactCount; i++) {
-        const from = pick(nodes);
-        const to = pick(nodes.filter((n) => n !== from));
-        const startSec = Math.floor(random() * 30);
-        // Rates are powers of two, so that sizes and backlogs divide exactly and ties are real ties.
-        contacts.push({ from, to, startSec, endSec: startSec + Math.floor(random() * 30), rateBytesPerSec: pick([0, 1, 2, 4, 8, 8]), owltSec: pick([0, 0, 1, 2]), confidence: 1 });
-      }
-      const plan = planOf(contacts);
-      const bookings = new ContactBookings(plan);
-      for (let i = 0; i < plan.contacts.length; i++) {
-        if (random() < 0.3) bookings.book([i], Math.floor(random() * (bookings.residualBytes(i) + 1)));
-      }
-      for (let trial = 0; trial < 3; trial++) {
-        const from = pick(nodes);
-        const query: RouteQuery = {
-          from, to: pick(nodes.filter((n) => n !== from)), atSec: Math.floor(random() * 30), sizeBytes: pick([0, 0, 1, 3, 10]),
-          deadlineSec: random() < 0.25 ? 20 + Math.floor(random() * 40) : undefined, k: 1 + Math.floor(random() * 12),
-          bookings: random() < 0.5 ? bookings : undefined,
-        };
-        const where = `seed ${SEED}, plan ${p}, trial ${trial}: ${JSON.stringify({ ...query, bookings: query.bookings !== undefined })}`;
-        const expected = allRoutes(plan, query);
-        const routes = findRoutes(plan, query);
-        // The k best (arrival, hops, last contact's end), in order — ties among them may come in any order.
-        expect(routes.map((r) => [r.arrivalSec, r.hops.length, r.hops[r.hops.length - 1]!.endSec]), where)
-          .toEqual(expected.slice(0, query.k).map((r) => [r.arrivalSec, r.contacts.length, r.lastEndSec]));
-        // Each route is one of the brute force's, with the same times hop by hop, and none twice.
-        expect(new Set(routes.map((r) => r.hops.map((h) => h.contact).join(','))).size, where).toBe(routes.length);
-        for (const route of routes) {
-          const same = expected.find((e) => e.contacts.join(',') === route.hops.map((h) => h.contact).join(','));
-          expect(same, where).toBeDefined();
-          expect(route.hops.map((h) => [h.txStartSec, h.arrivalSec]), where).toEqual(same!.contacts.map((_, i) => [same!.txStartSec[i], same!.hopArrivalSec[i]]));
-        }
-        routesCompared += routes.length;
-      }
+    for (const { plan, query, where } of randomSmallQueries(SEED, PLANS)) routesCompared += expectBruteForce(plan, query, findRoutes(plan, query), where);
+    expect(routesCompared).toBeGreaterThan(PLANS);
+  });
+
+  it.each(TUNINGS)(`agrees on the same plans when the bounded search answers: $name (seed ${SEED})`, (tuning) => {
+    let routesCompared = 0;
+    for (const { plan, query, where } of randomSmallQueries(SEED, PLANS)) {
+      routesCompared += expectBruteForce(plan, query, findRoutesTuned(plan, query, tuning), `${tuning.name}, ${where}`);
     }
     expect(routesCompared).toBeGreaterThan(PLANS);
+  });
+});
+
+describe('CGR\'s bounded search (backward bounds, time windows) on larger random plans', () => {
+  const SEED = Number(process.env.ORBITFED_CGR_SEED ?? 20_210_174);
+  const PLANS = 60;
+
+  /**
+   * Plans shaped like a constellation's: 24 nodes, a day of contacts of a few minutes, fractional
+   * times, and light times that are often equal (ISL windows end at the maximum range), so that
+   * many routes tie on arrival.
+   */
+  function randomLargerPlan(random: () => number): ContactPlan {
+    const contacts: Contact[] = [];
+    for (let i = 0; i < 1500; i++) {
+      const from = 1 + Math.floor(random() * 24);
+      const to = 1 + ((from + Math.floor(random() * 23)) % 24);
+      const startSec = random() * 86_400;
+      contacts.push({ from, to, startSec, endSec: startSec + 30 + random() * 900, rateBytesPerSec: random() < 0.2 ? 8000 : 1_250_000, owltSec: random() < 0.7 ? 0.0167 : random() * 0.02, confidence: 1 });
+    }
+    return planOf(contacts);
+  }
+
+  it(`finds the earliest arrival and fewest hops of the brute force, whatever the tuning (seed ${SEED})`, () => {
+    const random = seededRng(SEED);
+    let routed = 0;
+    for (let p = 0; p < PLANS; p++) {
+      const plan = randomLargerPlan(random);
+      const from = 1 + Math.floor(random() * 24);
+      const to = 1 + ((from + Math.floor(random() * 23)) % 24);
+      const atSec = random() * 80_000;
+      const sizeBytes = random() < 0.5 ? 0 : 100_000;
+      const where = `seed ${SEED}, plan ${p}: ${from}→${to} at ${atSec} s, ${sizeBytes} bytes`;
+      const expected = earliestByRounds(plan, from, to, atSec, sizeBytes);
+      const best = bestRoute(plan, { from, to, atSec, sizeBytes });
+      const key = (r: Route | undefined): unknown => (r === undefined ? undefined : [r.arrivalSec, r.hops.length, r.hops[r.hops.length - 1]!.endSec]);
+      expect(best === undefined ? undefined : { arrivalSec: best.arrivalSec, hops: best.hops.length }, where).toEqual(expected);
+      for (const tuning of TUNINGS) {
+        expect(key(findRoutesTuned(plan, { from, to, atSec, sizeBytes }, tuning)[0]), `${tuning.name}, ${where}`).toEqual(key(best));
+        // A deadline just before the best arrival leaves only later routes: none.
+        if (best !== undefined) expect(findRoutesTuned(plan, { from, to, atSec, sizeBytes, deadlineSec: best.arrivalSec - 1e-6 }, tuning), where).toEqual([]);
+      }
+      if (best !== undefined) routed++;
+    }
+    expect(routed).toBeGreaterThan(PLANS / 2);
+  });
+
+  it('gives HDTN\'s reference answers and the brute force\'s on its 100-node plan whatever the tuning', () => {
+    const plan = loadHdtn('hdtn-100nodes.json');
+    const random = seededRng(734);
+    const nodes = plan.nodes.map((n) => n.ipn);
+    for (const tuning of TUNINGS) {
+      expect(findRoutesTuned(plan, { from: 20, to: 40, atSec: 0, sizeBytes: 0 }, tuning)[0]?.arrivalSec, tuning.name).toBe(2);
+    }
+    for (let i = 0; i < 20; i++) {
+      const from = nodes[Math.floor(random() * nodes.length)]!;
+      const others = nodes.filter((n) => n !== from);
+      const to = others[Math.floor(random() * others.length)]!;
+      const atSec = Math.floor(random() * 86_400);
+      const expected = earliestByRounds(plan, from, to, atSec, 0);
+      for (const tuning of TUNINGS) {
+        const route = findRoutesTuned(plan, { from, to, atSec, sizeBytes: 0 }, tuning)[0];
+        expect(route === undefined ? undefined : { arrivalSec: route.arrivalSec, hops: route.hops.length }, `${tuning.name}: ${from}→${to} at ${atSec} s`).toEqual(expected);
+      }
+    }
   });
 });
