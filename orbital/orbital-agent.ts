@@ -548,6 +548,11 @@ export class OrbitalAgent {
     } catch (error) {
       await this.#workspace.remove(a.assignmentId).catch(() => {});
       const code = error instanceof OrbitfedError ? error.code : 'ORBITFED_RUNTIME';
+      // The agent stopping aborts the signal; a runtime that refuses because of that has not failed the job.
+      if (signal.aborted) {
+        this.#end(a, { outcome: 'cancelled', reasonCode: 'agent-stopped', reason: `the agent stopped (${code})`, exitCode: undefined, usage: undefined, startedMs }, undefined, false);
+        return;
+      }
       this.#end(a, { outcome: 'failed', reasonCode: 'runtime-refused', reason: `${code}: ${errorText(error)}`, exitCode: undefined, usage: undefined, startedMs }, undefined, false);
       return;
     }

@@ -124,7 +124,9 @@ export class ForwardScan {
   readonly #rules: ContactRules;
   readonly #t: Transfer;
   readonly #order: ScanOrder;
-  readonly #horizonSec: number;
+  #horizonSec: number;
+  #source = -1;
+  #startSec = 0;
   /** Nodes whose open contacts are still to be relaxed, by arrival (a min-heap; stale entries skipped). */
   readonly #drains = new TimedHeap();
   readonly #improvedFlag: Uint8Array;
@@ -146,17 +148,40 @@ export class ForwardScan {
     this.parentContact = (scratch?.parentContact ?? new Int32Array(g.nodeCount)).fill(-1);
     this.#improvedFlag = (scratch?.improvedFlag ?? new Uint8Array(g.nodeCount)).fill(0);
     this.arrivalSec[source] = startSec;
+    this.#source = source;
+    this.#startSec = startSec;
     this.#drains.push(source, startSec);
-    // The subset leaves out contacts from nodes that may not hold the data; the input's location may
-    // be one (the data is there already), so its own contacts are taken here, all at once.
-    if (rules.accept[source] === 0) {
-      const out = g.outgoing;
-      for (let s = out.segFirst[source]!, last = out.segFirst[source + 1]!; s < last; s++) {
-        const end = out.segOffset[s + 1]!;
-        for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, startSec); p < end && out.keySec[p]! <= horizonSec; p++) this.#relax(out.contacts[p]!, startSec);
+    this.#relaxSourceContacts(startSec, horizonSec);
+    this.#position = lowerBound(this.#order.keySec, 0, this.#order.keySec.length, startSec);
+  }
+
+  /**
+   * Moves the horizon later, so the scan can go on where it stopped (placement's second look, with
+   * the deadline lifted): everything found so far stays valid.
+   */
+  extendHorizon(horizonSec: number): void {
+    if (horizonSec <= this.#horizonSec) return;
+    const fromSec = this.#horizonSec;
+    this.#horizonSec = horizonSec;
+    this.#relaxSourceContacts(fromSec, horizonSec, true);
+  }
+
+  /**
+   * The subset leaves out contacts from nodes that may not hold the data; the input's location may
+   * be one (the data is there already), so its own contacts starting in the window are taken here,
+   * all at once (`afterSec` exclusive when `exclusive`).
+   */
+  #relaxSourceContacts(afterSec: number, untilSec: number, exclusive = false): void {
+    const source = this.#source;
+    if (this.#rules.accept[source] !== 0) return;
+    const out = this.#g.outgoing;
+    for (let s = out.segFirst[source]!, last = out.segFirst[source + 1]!; s < last; s++) {
+      const end = out.segOffset[s + 1]!;
+      for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, afterSec); p < end && out.keySec[p]! <= untilSec; p++) {
+        if (exclusive && out.keySec[p] === afterSec) continue;
+        this.#relax(out.contacts[p]!, this.#startSec);
       }
     }
-    this.#position = lowerBound(this.#order.keySec, 0, this.#order.keySec.length, startSec);
   }
 
   /** Start of the next contact to read, or Infinity past the last one or the horizon. */

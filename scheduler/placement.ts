@@ -128,7 +128,7 @@ const MS_PER_SEC = 1000;
 /** Buckets of static score (cost, reputation, spread) for the bound on the nodes not yet settled. */
 const STATIC_BUCKETS = 256;
 /** Contacts the forward scan reads before its first look at the nodes it settled (then doubling up to the policy's chunk). */
-const FIRST_SCAN_CHUNK_CONTACTS = 32;
+const FIRST_SCAN_CHUNK_CONTACTS = 256;
 /** Failed exact evaluations after which one backward search prunes the rest in bulk. */
 const FAILED_EVALUATIONS_BEFORE_BULK = 16;
 
@@ -270,7 +270,7 @@ export function placeJob(input: PlacementInput): PlacementDecision {
     catalog, job, rules, contactRules, subset, targets, isTarget, bookings, nowMs, epochMs: plan.epochMs!, policy, locationIndex,
     locationNode: catalog.graphNodeOf[locationIndex]!,
   };
-  const outcome = decide(ctx, survivors, job.deadlineMs, policy.weights, (c, reason, detail) => rejections.add(reason, c.node.id, detail));
+  const outcome = decide(ctx, survivors, job.deadlineMs, policy.weights, (c, reason, detail) => rejections.add(reason, c.node.id, detail), undefined);
   if (outcome.winner !== undefined) {
     const placed = placedOf(outcome.winner, ctx, explanation, outcome);
     return { placed, rejected: rejections.list(), explanation };
@@ -287,7 +287,8 @@ export function placeJob(input: PlacementInput): PlacementDecision {
     for (const b of c.node.blackouts) latestMs = Math.max(latestMs, b.endMs);
   }
   const openEndMs = latestMs + queueMaxMs + job.executionMs + MS_PER_SEC;
-  const relaxed = decide(ctx, survivors, openEndMs, { completion: 1, cost: 0, reputation: 0, spread: 0 }, () => {});
+  // The same scan goes on past the deadline: what it found so far stays valid.
+  const relaxed = decide(ctx, survivors, openEndMs, { completion: 1, cost: 0, reputation: 0, spread: 0 }, () => {}, outcome.scan);
   if (relaxed.winner !== undefined) {
     const earliestMs = ctx.epochMs + relaxed.winner.resultArrivalSec * MS_PER_SEC;
     decision.earliestFeasibleMs = earliestMs;
@@ -306,6 +307,8 @@ interface Outcome {
   readonly contactsScanned: number;
   readonly nodesDrained: number;
   readonly stoppedAtLimit: boolean;
+  /** The forward scan, for a second look with a later deadline. */
+  readonly scan: ForwardScan | undefined;
 }
 
 /** Max-heap entry: a candidate with an upper bound of its score, or its exact evaluation. */
@@ -380,7 +383,10 @@ class EntryHeap {
  * The best node for a deadline and weights (step 3), or none. Rejections of nodes that cannot make
  * the deadline go to `onReject`.
  */
-function decide(ctx: Context, survivors: readonly Candidate[], deadlineMs: number, weights: ScoreWeights, onReject: (c: Candidate, reason: RejectionReason, detail: string) => void): Outcome {
+function decide(
+  ctx: Context, survivors: readonly Candidate[], deadlineMs: number, weights: ScoreWeights, onReject: (c: Candidate, reason: RejectionReason, detail: string) => void,
+  earlierScan: ForwardScan | undefined,
+): Outcome {
   const { job, catalog, epochMs, nowMs } = ctx;
   const g = catalog.graph;
   const horizonMs = deadlineMs - nowMs;
@@ -389,7 +395,7 @@ function decide(ctx: Context, survivors: readonly Candidate[], deadlineMs: numbe
   const timeDetail = `the input cannot reach it and the result an allowed station by the deadline ${iso(deadlineMs)} (contact plan, booked volume, sovereignty rules)`;
   if (horizonMs <= 0) {
     for (const c of survivors) onReject(c, 'deadline', `the deadline ${iso(deadlineMs)} is not after now (${iso(nowMs)})`);
-    return { winner: undefined, evaluated: 0, outscored: 0, unreached: 0, contactsScanned: 0, nodesDrained: 0, stoppedAtLimit: false };
+    return { winner: undefined, evaluated: 0, outscored: 0, unreached: 0, contactsScanned: 0, nodesDrained: 0, stoppedAtLimit: false, scan: earlierScan };
   }
   const staticOf = (c: Candidate): number => weights.cost * c.staticParts.cost + weights.reputation * c.staticParts.reputation + weights.spread * c.staticParts.spread;
   const completionOf = (resultArrivalMs: number): number => Math.min(1, Math.max(0, (deadlineMs - resultArrivalMs) / horizonMs));
@@ -444,9 +450,12 @@ function decide(ctx: Context, survivors: readonly Candidate[], deadlineMs: numbe
       onReject(c, 'no-route', 'the node has no contacts in the plan');
     }
   });
-  const scan = ctx.locationNode >= 0
-    ? new ForwardScan(g, ctx.subset, ctx.contactRules, { sizeBytes: job.input.sizeBytes, bookings: ctx.bookings }, ctx.locationNode, nowSec, deadlineSec - job.executionMs / MS_PER_SEC, catalog.scratch.scan)
-    : undefined;
+  const horizonSec = deadlineSec - job.executionMs / MS_PER_SEC;
+  let scan = earlierScan;
+  if (scan !== undefined) scan.extendHorizon(horizonSec);
+  else if (ctx.locationNode >= 0) {
+    scan = new ForwardScan(g, ctx.subset, ctx.contactRules, { sizeBytes: job.input.sizeBytes, bookings: ctx.bookings }, ctx.locationNode, nowSec, horizonSec, catalog.scratch.scan);
+  }
 
   let evaluated = 0;
   let failed = 0;
@@ -538,6 +547,15 @@ function decide(ctx: Context, survivors: readonly Candidate[], deadlineMs: numbe
 
   let winner: Evaluated | undefined;
   let waiting: number[] = [];
+  // Going on with an earlier scan: the nodes it reached are waiting to be settled again.
+  if (earlierScan !== undefined) {
+    survivors.forEach((c, k) => {
+      if (state[k] === 0 && c.graphNode >= 0 && earlierScan.arrivalSec[c.graphNode]! < Infinity) {
+        state[k] = 3;
+        waiting.push(k);
+      }
+    });
+  }
   // Small steps first: when the best node is near (the input's own site, a ground node on fibre), little is read.
   let chunk = Math.min(FIRST_SCAN_CHUNK_CONTACTS, ctx.policy.scanChunkContacts);
   for (;;) {
@@ -575,7 +593,7 @@ function decide(ctx: Context, survivors: readonly Candidate[], deadlineMs: numbe
       else if (state[k] === 0) unreached += 1;
     } else if (state[k] === 0 || state[k] === 3) onReject(c, 'deadline', timeDetail);
   });
-  return { winner, evaluated, outscored, unreached, contactsScanned: scan?.contactsScanned ?? 0, nodesDrained: scan?.nodesDrained ?? 0, stoppedAtLimit };
+  return { winner, evaluated, outscored, unreached, contactsScanned: scan?.contactsScanned ?? 0, nodesDrained: scan?.nodesDrained ?? 0, stoppedAtLimit, scan };
 }
 
 /** Rules under which every node accepts everything (for telling "the rules forbid it" from "nothing leaves"). */

@@ -70,7 +70,8 @@ describe('the orbital agent, fed through TCPCLv4 on loopback', () => {
     p.sendAssignment(fresh(now, { assignmentId: 'big.1', jobId: 'big', workload: { ...fresh(now).workload, memoryBytes: 4 * 1024 ** 3 } }));
     p.sendAssignment(fresh(now, { assignmentId: 'docker.1', jobId: 'docker', workload: { ...fresh(now).workload, runtime: 'docker', image: 'busybox' } }));
     p.sendAssignment(fresh(now));
-    await until(() => p.record.finished('job-1.1') !== undefined && p.record.reports.filter((r) => r.report.kind === 'refused').length === 7, 'seven refusals and the good job');
+    // The receipt travels in its own bundle, after the finished report: wait for it too.
+    await until(() => p.record.finished('job-1.1') !== undefined && p.record.reports.filter((r) => r.report.kind === 'refused').length === 7 && p.record.receipts.length === 1, 'seven refusals, the good job and its receipt');
 
     const refusals = p.record.reports.map((r) => r.report).filter((r) => r.kind === 'refused');
     expect(refusals.map((r) => [r.assignmentId, r.reasonCode]).sort()).toEqual([
