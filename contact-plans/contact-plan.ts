@@ -2,6 +2,7 @@
 // time, confidence). Immutable once built, versioned by a content hash, indexed by node and time.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { orderByBucketedKey } from './bucket-order.ts';
 
 /** A node of the plan: its `ipn` node number (what ION and HDTN use) and our id for it. */
 export interface PlanNode {
@@ -74,50 +75,9 @@ interface NodeIndex {
   readonly keys: Float64Array;
 }
 
-/**
- * Indices 0 … n − 1 ordered by (key, index), for finite keys: a counting sort into buckets of the
- * key's range (about four indices each, in index order), then each bucket sorted.
- */
+/** Indices 0 … n − 1 ordered by (key, index), for finite keys (bucket-order.ts). */
 function orderByKey(keys: Float64Array): Int32Array {
-  const n = keys.length;
-  let low = Infinity;
-  let high = -Infinity;
-  for (let i = 0; i < n; i += 1) {
-    low = Math.min(low, keys[i]!);
-    high = Math.max(high, keys[i]!);
-  }
-  const buckets = Math.max(1, Math.ceil(n / 4));
-  const width = (high - low) / buckets;
-  // Never decreasing with the key; a zero width (one key) makes NaN, which goes to bucket 0.
-  const bucketOf = (i: number): number => {
-    const b = Math.floor((keys[i]! - low) / width);
-    return b >= 0 ? Math.min(b, buckets - 1) : 0;
-  };
-  const first = new Int32Array(buckets + 1);
-  for (let i = 0; i < n; i += 1) first[bucketOf(i) + 1]! += 1;
-  for (let b = 0; b < buckets; b += 1) first[b + 1]! += first[b]!;
-  const fill = first.slice(0, buckets);
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i += 1) order[fill[bucketOf(i)]!++] = i;
-  const compare = (x: number, y: number): number => keys[x]! - keys[y]! || x - y;
-  for (let b = 0; b < buckets; b += 1) {
-    const from = first[b]!;
-    const end = first[b + 1]!;
-    if (end - from > 32) {
-      order.subarray(from, end).sort(compare);
-      continue;
-    }
-    for (let k = from + 1; k < end; k += 1) {
-      const i = order[k]!;
-      let j = k;
-      while (j > from && compare(order[j - 1]!, i) > 0) {
-        order[j] = order[j - 1]!;
-        j -= 1;
-      }
-      order[j] = i;
-    }
-  }
-  return order;
+  return orderByBucketedKey(keys, (x, y) => keys[x]! - keys[y]! || x - y);
 }
 
 /**

@@ -7,6 +7,7 @@ import type { ElementSet } from './element-set.ts';
 import type { PassTable } from './pass-table.ts';
 import type { Station } from './station.ts';
 import type { TimeWindow } from './trajectory.ts';
+import { orderByBucketedKey } from './bucket-order.ts';
 
 /**
  * ipn node numbers: ground stations are numbered 1, 2, … in the order of their file; satellites
@@ -150,53 +151,9 @@ class ContactRows {
       || this.#endSec[a]! - this.#endSec[b]! || this.#rateBytesPerSec[a]! - this.#rateBytesPerSec[b]! || this.#owltSec[a]! - this.#owltSec[b]!;
   }
 
-  /**
-   * Row indices in the plan's order: a counting sort into buckets of start time (about four rows
-   * each), then each bucket sorted by the whole order. Bucket numbers never decrease with the start,
-   * so that is the whole order; times that are not finite all go to the first bucket (the plan
-   * refuses them).
-   */
+  /** Row indices in the plan's order (by start, then every field); non-finite times, which the plan refuses, go first. */
   #order(): Int32Array {
-    const n = this.length;
-    const startSec = this.#startSec;
-    let lowSec = Infinity;
-    let highSec = -Infinity;
-    for (let i = 0; i < n; i += 1) {
-      lowSec = Math.min(lowSec, startSec[i]!);
-      highSec = Math.max(highSec, startSec[i]!);
-    }
-    const buckets = Math.max(1, Math.ceil(n / 4));
-    const bucketSec = (highSec - lowSec) / buckets;
-    const bucketOf = (i: number): number => {
-      const b = Math.floor((startSec[i]! - lowSec) / bucketSec);
-      return b >= 0 ? Math.min(b, buckets - 1) : 0;
-    };
-    const first = new Int32Array(buckets + 1);
-    for (let i = 0; i < n; i += 1) first[bucketOf(i) + 1]! += 1;
-    for (let b = 0; b < buckets; b += 1) first[b + 1]! += first[b]!;
-    const fill = first.slice(0, buckets);
-    const order = new Int32Array(n);
-    for (let i = 0; i < n; i += 1) order[fill[bucketOf(i)]!++] = i;
-    const compare = (a: number, b: number): number => this.#compare(a, b);
-    for (let b = 0; b < buckets; b += 1) {
-      const from = first[b]!;
-      const end = first[b + 1]!;
-      if (end - from > 32) {
-        order.subarray(from, end).sort(compare);
-        continue;
-      }
-      // Insertion sort: most buckets hold a handful of rows.
-      for (let k = from + 1; k < end; k += 1) {
-        const row = order[k]!;
-        let j = k;
-        while (j > from && compare(order[j - 1]!, row) > 0) {
-          order[j] = order[j - 1]!;
-          j -= 1;
-        }
-        order[j] = row;
-      }
-    }
-    return order;
+    return orderByBucketedKey(this.#startSec.subarray(0, this.length), (a, b) => this.#compare(a, b));
   }
 }
 
