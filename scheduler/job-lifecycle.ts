@@ -81,20 +81,9 @@ export function checkTransition(jobId: string, from: JobState, to: JobState): vo
     `job ${jobId} is ${from}; it cannot become ${to} (${allowed.length === 0 ? `${from} is final` : `from ${from} only ${allowed.join(', ')}`})`, { field: 'state' });
 }
 
-/** What the store keeps of a placement: the decision's `placed` as JSON (the price as a decimal string) plus the ledger ids. */
-export interface PlacementRecord {
+/** What the store keeps of a placement: the decision's `placed` as JSON (the price as a decimal string) plus the plan and ledger ids. */
+export interface PlacementRecord extends Placed {
   readonly planHash: string;
-  readonly nodeId: string;
-  readonly inputRoute: Route;
-  readonly resultRoute: Route;
-  readonly inputArrivalMs: number;
-  readonly startMs: number;
-  readonly finishMs: number;
-  readonly resultArrivalMs: number;
-  readonly resultStation: string;
-  readonly priceMinor: { readonly currency: string; readonly amount: string };
-  readonly score: number;
-  readonly scoreParts: Readonly<Record<string, number>>;
   /** "<job id>.<attempt>": the job as the ledger and the node's receipt name it. */
   readonly ledgerJobId: string;
   /** The escrow holding the price, or undefined for a free placement. */
