@@ -16,7 +16,8 @@ export interface Clock {
   sleep(delayMs: DurationMs, signal?: AbortSignal): Promise<void>;
 }
 
-function sleepOn(clock: Clock, delayMs: DurationMs, signal?: AbortSignal): Promise<void> {
+/** `Clock.sleep` on any clock's `setTimer`: resolves after `delayMs`, rejects with the signal's reason on abort. */
+export function sleepOn(clock: Clock, delayMs: DurationMs, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);

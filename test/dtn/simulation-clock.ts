@@ -4,7 +4,7 @@
 // wrong virtual time. This Clock wraps a VirtualClock, keeps the due times of the timers set through
 // it, and `runUntil` advances to one due instant at a time, letting every queued microtask run
 // (one macrotask turn) before time moves on. Deterministic: the same inputs give the same order.
-import { VirtualClock, type Clock, type DurationMs, type TimerHandle, type UnixMs } from '../../common/index.ts';
+import { sleepOn, VirtualClock, type Clock, type DurationMs, type TimerHandle, type UnixMs } from '../../common/index.ts';
 
 interface Entry {
   readonly dueMs: number;
@@ -44,21 +44,7 @@ export class SimulationClock implements Clock {
   }
 
   sleep(delayMs: DurationMs, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const onAbort = (): void => {
-        handle.cancel();
-        reject(signal?.reason);
-      };
-      const handle = this.setTimer(delayMs, () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return sleepOn(this, delayMs, signal);
   }
 
   /** When the next live timer is due, if any. */
