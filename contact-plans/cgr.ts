@@ -46,14 +46,14 @@
 //   rounding margin (startRemaining): a label still queued when the destination's label is settled
 //   can only lead to a strictly later arrival, or, with a bound of 0, to one with more hops. The
 //   dominance tests between labels at one node do not depend on the order.
-// - The bounds (firstRoute): a query first runs with a constant bound, the last hop into the
-//   destination, and gives up after reading a few thousand contacts (SearchTuning). The queries it
-//   does not answer get bounds from a backward Dijkstra from the destination over the contacts of a
-//   time window, each weighted by its least duration, run alongside the forward search. On a short
-//   window only the nodes that meet the destination in it are one hop away: on 1,000 LEO with ISLs,
-//   where every satellite meets every station some time in the day but few within a minute, that
-//   cuts the labels expanded per query from about 500 to about 100. A window holds only routes
-//   arriving within it; when none does, the next, longer one is searched.
+// - The bounds (firstRoute): a query's search starts with a constant bound, the last hop into the
+//   destination. After a few thousand contacts read (SearchTuning) it switches, keeping its labels,
+//   to bounds from a backward Dijkstra from the destination over the contacts of a time window,
+//   each weighted by its least duration, run alongside the forward search. On a short window only
+//   the nodes that meet the destination in it are one hop away: on 1,000 LEO with ISLs, where every
+//   satellite meets every station some time in the day but few within a minute, that cuts the
+//   labels expanded per query from about 490 to about 120. A window holds only routes arriving
+//   within it; when none does, the search starts again over a longer one.
 // - Cost: an expansion reads the node's contacts open at its arrival (per duration class, see
 //   TimeIndex), and those starting later only while they could still beat the best arrival (the
 //   search reads them lazily, in start order, through a continuation queued at their start). So a
@@ -80,7 +80,7 @@ export const ROUTES_MAX = 64;
  * k = 7 and 23,807 for k = 64. Beyond the bound the query fails with `ORBITFED_CGR_WORK_LIMIT`.
  */
 export const LABEL_EXPANSIONS_MAX = 1_000_000;
-/** Labels one search may hold (60 bytes each, kept for the plan's next query); beyond it `ORBITFED_CGR_WORK_LIMIT`. */
+/** Labels one search may hold (80 bytes each, kept for the plan's next query); beyond it `ORBITFED_CGR_WORK_LIMIT`. */
 export const LABELS_MAX = 1_000_000;
 
 export interface RouteHop {
@@ -137,9 +137,10 @@ const RECORD_CONTACT = 2;
 const DURATION_CLASSES = 7;
 /**
  * Time buckets of the plan's span: for each duration class and each node, where the contacts
- * starting in each bucket begin, so that finding the first contact starting after a time is a
- * binary search within one bucket rather than over the node's whole day (which, on a plan of 10
- * million contacts, was a fifth of a query's time, in cache misses).
+ * starting in each bucket begin. A scan for the contacts open at t starts at the bucket of t − the
+ * class's longest duration, and the first contact starting after t is a binary search within one
+ * bucket rather than over the node's whole day (which, on a plan of 10 million contacts, was a
+ * fifth of a query's time, in cache misses).
  */
 const TIME_BUCKETS = 256;
 /**
@@ -149,10 +150,10 @@ const TIME_BUCKETS = 256;
  */
 export interface SearchTuning {
   /**
-   * The first search of a query uses only a constant bound (the last hop into the destination,
-   * valid for routes anywhere in the plan) and gives up after reading this many contacts. Most
-   * queries on sparse plans (HDTN's, passes without ISLs) end within it; the others pay it once
-   * before the windowed search with the backward bounds, which costs more to set up.
+   * A query's search starts with a constant bound (the last hop into the destination, valid for
+   * routes anywhere in the plan) and switches to the backward bounds over a time window after
+   * reading this many contacts. Most queries on sparse plans (HDTN's, passes without ISLs) end
+   * before, without the cost of setting those up.
    */
   readonly probeScansMax: number;
   /**
@@ -164,17 +165,24 @@ export interface SearchTuning {
   readonly remainingScansFirst: number;
   readonly remainingScansPerScan: number;
   /**
-   * Without a route from the first search, the first window ends this long after the earliest time
-   * the bundle can be past the source, or twice as far as the first search got; each next window
-   * is WINDOW_GROWTH times longer, up to the whole plan.
+   * Without a route found before the switch, the first window ends this long after the earliest
+   * time the bundle can be past the source, or twice as far as the search got; each next window is
+   * WINDOW_GROWTH times longer, up to the whole plan.
    */
   readonly windowFirstSec: number;
 }
 
 export const SEARCH_TUNING: SearchTuning = Object.freeze({ probeScansMax: 8192, remainingScansFirst: 1024, remainingScansPerScan: 1, windowFirstSec: 16 });
 const WINDOW_GROWTH = 8;
-/** search's result when it gave up after the scans allowed. */
-const GAVE_UP = -2;
+/**
+ * A search's switch to other bounds once it has read `scansMax` contacts: `switchBounds`, given the
+ * best arrival found and the key of the label being expanded, sets the new bounds and returns the
+ * latest arrival they hold for (see firstRoute).
+ */
+interface BoundsSwitch {
+  readonly scansMax: number;
+  readonly switchBounds: (bestArrivalSec: number, keySec: number) => number;
+}
 
 /**
  * One direction of the plan's contacts, per node: positions offset[n] … offset[n + 1] − 1 hold the
@@ -201,10 +209,10 @@ interface TimeIndex {
 
 /**
  * The plan in typed arrays: dense node numbers, each node's outgoing contacts laid out so that a
- * search reads them sequentially, and each node's incoming contacts for the backward search of
- * the remaining-time bounds (startRemaining). A search needs, from a node at time t, the contacts open at t and those
- * starting after t, the latter only while they could beat the best arrival yet (they are read
- * lazily, in start order, through byStart).
+ * search reads them sequentially, and each node's incoming contacts for the backward search of the
+ * remaining-time bounds (startRemaining). A search needs, from a node at time t, the contacts open
+ * at t and those starting after t, the latter only while they could beat the best arrival yet
+ * (they are read lazily, in start order, through byStart).
  */
 interface ContactGraph {
   readonly nodeByIpn: ReadonlyMap<number, number>;
@@ -291,13 +299,6 @@ class Workspace {
   expansions = 0;
   expansionsMax = LABEL_EXPANSIONS_MAX;
   tuning = SEARCH_TUNING;
-  /**
-   * When a search gave up: the earliest arrival of the routes it had found (Infinity if none), and
-   * the key of the label it was about to expand (no route arrives earlier: labels are expanded in
-   * key order, and a key is a lower bound of the arrivals through its label).
-   */
-  gaveUpBestArrivalSec = Infinity;
-  gaveUpKeySec = -Infinity;
   /**
    * The backward search for remaining-time bounds (startRemaining, advanceRemaining, boundOf): per
    * node its tentative bound, whether it is settled and then its bound (rounding margin applied),
@@ -435,8 +436,8 @@ class Workspace {
 
   /**
    * The current lower bound of the time from `node` to the destination: a settled node's own; for
-   * another, min(tentative, least tentative left + its least hop), which never falls as the
-   * backward search goes on (see startRemaining). Infinity when it cannot get there.
+   * another, min(tentative, least tentative left + its least hop) (see startRemaining). Infinity
+   * when it cannot get there.
    */
   boundOf(node: number): number {
     if (this.reached[node] === 1) return this.remainingSec[node]!;
@@ -882,9 +883,9 @@ function startConstantBounds(g: ContactGraph, q: Checked, source: number, destin
  * settled node's bound is its distance and another's is min(tentative, K + the least duration of a
  * hop out of it). That is a lower bound: a route from an unsettled node n leaves the unsettled
  * nodes over some hop x→y, and costs at least tentative(n) if x = n, else a hop out of n plus
- * tentative(x) ≥ K. It never falls as K grows: a tentative bound set later is at least the K of
- * then plus a hop. So labels keyed earlier keep keys at most their current ones (a stale key is
- * raised when its label is popped).
+ * tentative(x) ≥ K. Only that matters for exactness. The bounds rise as the search goes on (a
+ * tentative bound set later is at least the K of then plus a hop, up to rounding), so a label's key
+ * may become stale; it is raised when the label is popped.
  *
  * Each bound is lowered by a margin that covers the rounding of the sums, forward and backward (a
  * few units in the last place per hop), so that the pruning test `arrival + bound > best` never
@@ -961,15 +962,16 @@ function advanceRemaining(g: ContactGraph, scansMax: number): void {
 
 /**
  * Best path from `start` to `destination` arriving by `arrivalMaxSec`, avoiding the workspace's
- * forbidden nodes and removed contacts: the index of its label at the destination, -1 if there is
- * none, or GAVE_UP once it has read more than `scansMax` contacts (checked per expansion). Labels
+ * forbidden nodes and removed contacts: the index of its label at the destination, or -1 if there is
+ * none. With `boundsSwitch`, the bounds are replaced once the search has read that many contacts
+ * (checked per expansion) and arrivals are bounded by what the new ones hold for. Labels
  * are Pareto sets over (arrival, hops) except at the destination, where the last contact's end
  * breaks ties. Labels are settled in the order of arrival + the node's remaining-time bound (the
  * backward search of startRemaining, whose window must hold every route arriving by
  * `arrivalMaxSec`; it advances as this search reads contacts), and a label whose arrival plus
  * bound is later than the best arrival found is dropped (A*).
  */
-function search(g: ContactGraph, q: Checked, start: SearchStart, destination: number, arrivalMaxSec: number, scansMax = Infinity): number {
+function search(g: ContactGraph, q: Checked, start: SearchStart, destination: number, arrivalMaxSec: number, boundsSwitch?: BoundsSwitch): number {
   const w = g.work;
   if (w.boundOf(start.node) === Infinity) return -1;
   const removals = w.removedCount > 0;
@@ -989,6 +991,7 @@ function search(g: ContactGraph, q: Checked, start: SearchStart, destination: nu
   // Arrivals after this cannot be useful: the deadline, the bound asked for, or a route to the
   // destination already labelled.
   let bestArrivalSec = Math.min(q.deadlineSec, arrivalMaxSec);
+  let scansMax = boundsSwitch === undefined ? Infinity : boundsSwitch.scansMax;
   // The label being expanded.
   let label = newLabel(w, start.node, start.arrivalSec, start.hops, start.terminationSec, -Infinity, start.entryIpn, -1, -1, Number.NaN);
   let arrivalSec = 0;
@@ -1048,9 +1051,10 @@ function search(g: ContactGraph, q: Checked, start: SearchStart, destination: nu
     const node = w.node[label]!;
     load(label);
     if (w.forwardScans > scansMax) {
-      w.gaveUpBestArrivalSec = bestArrivalSec;
-      w.gaveUpKeySec = w.keySec[label]!;
-      return GAVE_UP;
+      // Every key so far is still a lower bound of the arrivals through its label (stale ones are
+      // raised when popped), so the search goes on with the new bounds, for arrivals they hold for.
+      bestArrivalSec = Math.min(bestArrivalSec, boundsSwitch!.switchBounds(bestArrivalSec, w.keySec[label]!));
+      scansMax = Infinity;
     }
     const remainingScansMax = w.tuning.remainingScansFirst + w.tuning.remainingScansPerScan * w.forwardScans;
     if (w.nodeHeapSize > 0 && w.remainingScans < remainingScansMax) advanceRemaining(g, remainingScansMax);
@@ -1200,7 +1204,7 @@ export function compareRoutes(a: Route, b: Route): number {
 const keyOf = (route: Route): string => route.hops.map((h) => h.contact).join(',');
 
 /** Best route from the source through the prefix `root` (Yen's root path) arriving by `boundSec`, or undefined. */
-function bestThrough(plan: ContactPlan, g: ContactGraph, q: Checked, source: number, destination: number, root: readonly RouteHop[], boundSec: number, scansMax = Infinity): Route | undefined | typeof GAVE_UP {
+function bestThrough(plan: ContactPlan, g: ContactGraph, q: Checked, source: number, destination: number, root: readonly RouteHop[], boundSec: number, boundsSwitch?: BoundsSwitch): Route | undefined {
   const last = root[root.length - 1];
   const start: SearchStart = {
     node: last === undefined ? source : g.nodeByIpn.get(last.to)!,
@@ -1209,8 +1213,7 @@ function bestThrough(plan: ContactPlan, g: ContactGraph, q: Checked, source: num
     terminationSec: root.reduce((t, h) => Math.min(t, h.endSec), Infinity),
     entryIpn: root.length === 0 ? Number.NaN : root[0]!.to,
   };
-  const label = search(g, q, start, destination, boundSec, scansMax);
-  if (label === GAVE_UP) return GAVE_UP;
+  const label = search(g, q, start, destination, boundSec, boundsSwitch);
   if (label === -1) return undefined;
   return routeOf([...root, ...hopsOf(plan, g.work, label)]);
 }
@@ -1249,36 +1252,48 @@ function firstHopArrivalMinSec(g: ContactGraph, q: Checked, source: number): num
 }
 
 /**
- * The best route, searched in time windows. The remaining-time bounds over the contacts of a short
- * window [earliest arrival past the source, until] are much tighter than over the whole plan (on
- * 1,000 LEO with ISLs, only the few satellites that see the destination in the window are one hop
- * from it), and they hold for every route arriving by `until`. So a search that finds a route
- * arriving by then has found the best one; otherwise the next window is WINDOW_GROWTH times
- * longer, until one holds every contact (or reaches the deadline). Also returns the time from which
- * the bounds were computed and whether the last ones cover the whole plan.
+ * The best route. The search starts with the constant bound (startConstantBounds), which answers
+ * most queries on sparse plans quickly. After tuning.probeScansMax contacts read it switches to the
+ * backward bounds over a time window [earliest arrival past the source, until]. Those are much
+ * tighter than bounds over the whole plan (on 1,000 LEO with ISLs, only the few satellites that see
+ * the destination in the window are one hop from it), and they hold for every route arriving by
+ * `until`, the search's new bound. `until` is the best arrival found so far, else twice as far
+ * past the source as the search got. A search that finds a route by then has found the best one;
+ * otherwise the next window is WINDOW_GROWTH times longer, until one holds every contact (or
+ * reaches the deadline). Also says whether the bounds were the constant ones to the end.
  */
 function firstRoute(plan: ContactPlan, g: ContactGraph, q: Checked, source: number, destination: number): { route: Route | undefined; constantBounds: boolean } {
-  startConstantBounds(g, q, source, destination);
   const tuning = g.work.tuning;
-  const probe = bestThrough(plan, g, q, source, destination, [], Infinity, tuning.probeScansMax);
-  if (probe !== GAVE_UP) return { route: probe, constantBounds: true };
-  const fromSec = firstHopArrivalMinSec(g, q, source);
-  if (!(fromSec <= q.deadlineSec)) return { route: undefined, constantBounds: false };
   // Past this, a window holds every contact a route may use.
   const horizonSec = Math.min(q.deadlineSec, g.lastStartSec);
-  // A route the probe found: the best arrives no later, so that window is the last one. Otherwise
-  // the best arrives after the probe's last key: a window twice as long as that is a fair guess.
-  const foundSec = g.work.gaveUpBestArrivalSec;
-  let untilSec = foundSec < Infinity ? foundSec : fromSec + Math.max(tuning.windowFirstSec, 2 * (g.work.gaveUpKeySec - fromSec));
-  // Bounded: the window grows geometrically until it reaches the horizon.
-  for (;;) {
-    const whole = !(untilSec < horizonSec);
-    startRemaining(g, q, source, destination, fromSec, whole ? q.deadlineSec : untilSec);
-    const route = bestThrough(plan, g, q, source, destination, [], whole ? Infinity : untilSec);
-    assert.ok(route !== GAVE_UP, 'only the first search gives up');
-    if (route !== undefined || whole) return { route, constantBounds: false };
-    untilSec = fromSec + Math.max(tuning.windowFirstSec, (untilSec - fromSec) * WINDOW_GROWTH);
+  let fromSec = q.atSec;
+  // The latest arrival the current bounds hold for.
+  let untilSec = Infinity;
+  let constantBounds = true;
+  const startWindow = (endSec: number): number => {
+    const whole = !(endSec < horizonSec);
+    startRemaining(g, q, source, destination, fromSec, whole ? q.deadlineSec : endSec);
+    untilSec = whole ? Infinity : endSec;
+    return untilSec;
+  };
+  startConstantBounds(g, q, source, destination);
+  let route = bestThrough(plan, g, q, source, destination, [], Infinity, {
+    scansMax: tuning.probeScansMax,
+    switchBounds: (bestArrivalSec, keySec) => {
+      constantBounds = false;
+      fromSec = firstHopArrivalMinSec(g, q, source);
+      // Nothing leaves the source in time: no route.
+      if (!(fromSec <= q.deadlineSec)) return -Infinity;
+      // No route arrives before the key being expanded (keys are lower bounds, expanded in order).
+      return startWindow(bestArrivalSec < Infinity ? bestArrivalSec : fromSec + Math.max(tuning.windowFirstSec, 2 * (keySec - fromSec)));
+    },
+  });
+  // Bounded: each window is WINDOW_GROWTH times longer than the last, until it reaches the horizon.
+  while (route === undefined && untilSec < Infinity) {
+    startWindow(fromSec + Math.max(tuning.windowFirstSec, (untilSec - fromSec) * WINDOW_GROWTH));
+    route = bestThrough(plan, g, q, source, destination, [], untilSec);
   }
+  return { route, constantBounds };
 }
 
 /**
@@ -1306,7 +1321,6 @@ export function findRoutesTuned(plan: ContactPlan, query: RouteQuery, tuning: Se
   w.forbiddenNode[source] = 1;
   const { route: first, constantBounds } = firstRoute(plan, g, q, source, destination);
   if (first === undefined) return [];
-  // Other routes may arrive after the window the first was found in: bounds over the whole plan.
   // Yen's searches use the constant bounds (routes after the first may arrive after its window).
   if (q.k > 1 && !constantBounds) startConstantBounds(g, q, source, destination);
   const found: Route[] = [first];
@@ -1331,7 +1345,6 @@ export function findRoutesTuned(plan: ContactPlan, query: RouteQuery, tuning: Se
         const boundSec = candidates.length < needed ? Infinity
           : candidates.map((c) => c.route.arrivalSec).sort((a, b) => a - b)[needed - 1]!;
         const route = bestThrough(plan, g, q, source, destination, root, boundSec);
-        assert.ok(route !== GAVE_UP, 'only the first search gives up');
         if (route !== undefined && !known.has(keyOf(route))) {
           known.add(keyOf(route));
           candidates.push({ route, deviation: spur });

@@ -342,13 +342,13 @@ describe('CGR queries are checked and bounded', () => {
  * Tunings that send small plans down every path of the search (SEARCH_TUNING would answer them all
  * in its first, plain search): the bounded search from the first expansion, with bounds from the
  * least hop out of each node only, from a backward search stopped early and advanced slowly, and
- * from a complete one; windows starting a second long; and a plain search that gives up midway.
+ * from a complete one; windows starting a second long; and a switch from the constant bound midway.
  */
 const TUNINGS: readonly (SearchTuning & { readonly name: string })[] = [
   { name: 'hop bounds only', probeScansMax: 0, remainingScansFirst: 0, remainingScansPerScan: 0, windowFirstSec: 1 },
   { name: 'backward search stopped early', probeScansMax: 0, remainingScansFirst: 3, remainingScansPerScan: 0.25, windowFirstSec: 1 },
   { name: 'complete backward search', probeScansMax: 0, remainingScansFirst: 1e9, remainingScansPerScan: 0, windowFirstSec: 0.5 },
-  { name: 'plain search giving up midway', probeScansMax: 4, remainingScansFirst: 2, remainingScansPerScan: 1, windowFirstSec: 2 },
+  { name: 'bounds switched midway', probeScansMax: 4, remainingScansFirst: 2, remainingScansPerScan: 1, windowFirstSec: 2 },
 ];
 
 interface RandomQuery {
