@@ -29,7 +29,7 @@ export interface DashboardLimits {
   readonly openLinksMax: number;
   /** A tenant's newest jobs whose escrows the ledger panel shows. */
   readonly ledgerJobsMax: number;
-  /** How long a validator may take to answer a status or ledger query. */
+  /** How long a validator may take to answer a status or ledger query: wall time, also on a faster Clock. */
   readonly validatorTimeoutMs: number;
 }
 

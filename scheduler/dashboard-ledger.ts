@@ -6,8 +6,10 @@
 // every record), the validators' RPC (`GET /v1/accounts/{id}`, `/v1/escrows/{id}`, `/v1/status`),
 // or, for any other escrow port, only what the port tells (balances and escrow status: no fees).
 // Validator calls are bounded by `validatorTimeoutMs`; a validator that does not answer in time is
-// shown unhealthy with the reason, never waited for.
-import { OrbitfedError, type Clock, type DurationMs } from '../common/index.ts';
+// shown unhealthy with the reason, never waited for. That bound is a network duration, so it is wall
+// time even when the scheduler runs on a faster clock (the demo's plan time, a ScaledClock at 60×
+// or more): measured in the faster clock's milliseconds, 3 s would leave a validator 50 ms.
+import { OrbitfedError, ScaledClock, type Clock, type DurationMs } from '../common/index.ts';
 import { ValidatorClient, type Escrow, type Ledger } from '../consensus/index.ts';
 import { feeAccountId, InProcessEscrowLedger, tenantAccountId, type EscrowLedger } from './escrow-ledger.ts';
 
@@ -146,6 +148,7 @@ export class DashboardLedger {
   readonly #clock: Clock;
   readonly #timeoutMs: number;
 
+  /** `timeoutMs`: wall-clock milliseconds a validator gets to answer (see the file header). */
   constructor(escrow: EscrowLedger, validatorRpcUrls: readonly string[], clock: Clock, timeoutMs: number) {
     this.#clock = clock;
     this.#timeoutMs = timeoutMs;
@@ -215,10 +218,10 @@ export class DashboardLedger {
     }
   }
 
-  /** `work`, or ORBITFED_VALIDATOR_TIMEOUT once `validatorTimeoutMs` of the Clock passed. */
+  /** `work`, or ORBITFED_VALIDATOR_TIMEOUT once `validatorTimeoutMs` of wall time passed (on the Clock). */
   async #bounded<T>(work: Promise<T>, what: string): Promise<T> {
     const cancel = new AbortController();
-    const timeout = this.#clock.sleep(this.#timeoutMs as DurationMs, cancel.signal).then(() => {
+    const timeout = this.#clock.sleep(clockMsOfWallMs(this.#clock, this.#timeoutMs) as DurationMs, cancel.signal).then(() => {
       throw new OrbitfedError('ORBITFED_VALIDATOR_TIMEOUT', `the validator did not answer ${what} within ${this.#timeoutMs} ms`);
     }, () => undefined as never);
     try {
@@ -227,6 +230,11 @@ export class DashboardLedger {
       cancel.abort();
     }
   }
+}
+
+/** `wallMs` in the Clock's milliseconds: N× as many on a ScaledClock whose timers run N× faster. */
+export function clockMsOfWallMs(clock: Clock, wallMs: number): number {
+  return clock instanceof ScaledClock && clock.timers === 'scaled' ? wallMs * clock.timeBase.timeScale : wallMs;
 }
 
 function totalsOf(escrows: readonly EscrowDetail[]): LedgerSummary['totals'] {

@@ -20,12 +20,15 @@ const MAP_REFRESH_FAST_MS = 1_000;
 const GANTT_REFRESH_MS = 60_000;
 const GANTT_REFRESH_FAST_MS = 10_000;
 const LEDGER_REFRESH_MS = 15_000;
+const LEDGER_REFRESH_FAST_MS = 5_000;
 /** Above this many clock seconds per wall second the page counts the clock as fast. */
 const FAST_CLOCK_RATE = 2;
 /** Reconnecting the event stream: first after 1 s, doubling to at most 30 s. */
 const RECONNECT_MS_MIN = 1_000;
 const RECONNECT_MS_MAX = 30_000;
 const JOBS_LISTED = 50;
+/** Job states after which only the ledger still changes what the detail shows (its settlement). */
+const ENDED_STATES = new Set(['succeeded', 'failed', 'expired', 'cancelled']);
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -62,6 +65,11 @@ class Dashboard {
   #jobs;
   #nowMs;
   #detailRequest = 0;
+  /**
+   * The selected job has ended but its settlement is not resolved yet: no job event will come when
+   * the validators settle it, so the detail is read again with the ledger.
+   */
+  #detailSettling = false;
   #ledgerTimer;
   /** The scheduler's clock seconds per wall second, from successive ticks. */
   #rate = 1;
@@ -78,7 +86,7 @@ class Dashboard {
     await Promise.all([this.refreshMap(), this.refreshGantt(), this.refreshJobs(), this.refreshLedger()]);
     this.#every(() => (this.#rate > FAST_CLOCK_RATE ? MAP_REFRESH_FAST_MS : MAP_REFRESH_MS), () => this.refreshMap());
     this.#every(() => (this.#rate > FAST_CLOCK_RATE ? GANTT_REFRESH_FAST_MS : GANTT_REFRESH_MS), () => this.refreshGantt());
-    this.#every(() => LEDGER_REFRESH_MS, () => this.refreshLedger());
+    this.#every(() => (this.#rate > FAST_CLOCK_RATE ? LEDGER_REFRESH_FAST_MS : LEDGER_REFRESH_MS), () => this.refreshLedger());
     this.#follow();
   }
 
@@ -144,6 +152,7 @@ class Dashboard {
   refreshLedger() {
     return this.#guard('the ledger', async () => {
       renderLedger($('#ledger'), $('#ledger-summary'), await this.#api.get('v1/dashboard/ledger'), this.#nowMs);
+      if (this.#detailSettling && this.#jobs.selected !== undefined) await this.#showJob(this.#jobs.selected);
     });
   }
 
@@ -158,6 +167,8 @@ class Dashboard {
     return this.#guard('the job', async () => {
       const detail = await this.#api.get(`v1/dashboard/jobs/${encodeURIComponent(id)}`);
       if (request !== this.#detailRequest) return;
+      const settlement = detail.timeline.find((step) => step.step === 'settlement');
+      this.#detailSettling = ENDED_STATES.has(detail.job.state) && (settlement?.status === 'active' || settlement?.status === 'planned');
       renderJobDetail($('#detail'), detail, this.#nowMs);
       this.#map.setJob(detail.regions, detail.job.placement?.nodeId);
       this.#gantt.setJobContacts(detail.bookedContacts);

@@ -10,10 +10,11 @@ function section(title, ...content) {
   return el('div', {}, el('h3', {}, title), ...content);
 }
 
-function table(headings, rows) {
+/** `rowData` (optional): each row's data attributes, so a row can be found by what it shows. */
+function table(headings, rows, rowData = []) {
   return el('div', { class: 'table-wrap' }, el('table', {},
     el('thead', {}, el('tr', {}, headings.map(([text, numeric]) => el('th', { class: numeric && 'numeric' }, text)))),
-    el('tbody', {}, rows.map((cells) => el('tr', {}, cells.map((cell, i) => el('td', { class: headings[i][1] && 'numeric' }, cell)))))));
+    el('tbody', {}, rows.map((cells, r) => el('tr', { dataset: rowData[r] ?? {} }, cells.map((cell, i) => el('td', { class: headings[i][1] && 'numeric' }, cell)))))));
 }
 
 /** Renders GET v1/dashboard/ledger's answer. */
@@ -34,7 +35,8 @@ export function renderLedger(container, summaryLine, ledger, nowMs) {
         ? el('p', { class: 'muted' }, ledger.source === 'in-process' ? `The ledger runs inside the scheduler (height ${ledger.height}, last block ${relativeText(ledger.lastBlockTimeMs, nowMs)}).` : 'No validator RPC configured.')
         : table([['validator'], ['height', true], ['step'], ['health']], ledger.validators.map((v) => [
           el('span', { title: v.url }, v.name ?? v.url), v.height ?? '—', v.step ?? '—',
-          el('span', { class: ['health', v.healthy ? 'ok' : 'bad'], title: v.error ?? '' }, v.healthy ? 'ok' : 'down')])))),
+          el('span', { class: ['health', v.healthy ? 'ok' : 'bad'], title: v.error ?? '' }, v.healthy ? 'ok' : 'down')]),
+        ledger.validators.map((v) => ({ validator: v.url, height: v.height ?? '', health: v.healthy ? 'ok' : 'down' }))))),
     section('Escrows of your newest jobs', ledger.escrows.length === 0 ? el('p', { class: 'muted' }, 'None.')
       : table([['job'], ['status'], ['amount', true], ['paid', true], ['fee', true], ['settled by'], ['when']], ledger.escrows.map((e) => [
         shortId(e.jobId), e.status + (e.slaReportId ? ' (SLA violation)' : ''), moneyText(e.amountMinor, e.currency),

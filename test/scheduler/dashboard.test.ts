@@ -7,10 +7,11 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { durationMs, MetricsRegistry, silentLogger, unixMs, VirtualClock } from '../../common/index.ts';
+import { durationMs, MetricsRegistry, ScaledClock, silentLogger, unixMs, VirtualClock } from '../../common/index.ts';
 import { loadElementFile, parseStationsText, type ElementSet } from '../../contact-plans/index.ts';
 import { buildApi, type ApiApp } from '../../scheduler/api.ts';
 import { loadDashboardSources, type DashboardLimits } from '../../scheduler/dashboard-config.ts';
+import { DashboardLedger } from '../../scheduler/dashboard-ledger.ts';
 import { InProcessEscrowLedger, type EscrowLedger } from '../../scheduler/escrow-ledger.ts';
 import { loadSchedulerConfig } from '../../scheduler/scheduler-config.ts';
 import { JobLifecycle } from '../../scheduler/job-lifecycle.ts';
@@ -367,6 +368,36 @@ describe('GET /v1/dashboard/ledger', () => {
     } finally {
       silent.closeAllConnections();
       await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+});
+
+describe('the dashboard ledger on a faster clock', () => {
+  it("gives a validator its timeout in wall time when the scheduler's clock runs 600× faster (the demo's plan time)", async () => {
+    // A validator RPC that answers its status after 300 ms of wall time: 50 h of the clock at 600×.
+    const slow: Server = createServer((_request, response) => {
+      setTimeout(() => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ chainId: CHAIN_ID, name: 'v0', height: 42, round: 0, step: 'propose', lastCommitted: null, mempoolTxs: 0 }));
+      }, 300);
+    });
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}`;
+      const clock = new ScaledClock({ wallOriginMs: Date.now(), originMs: T0_MS, timeScale: 600 });
+      const escrow = await InProcessEscrowLedger.open({ chainId: CHAIN_ID, clock: new VirtualClock(unixMs(T0_MS)) });
+      const ledger = new DashboardLedger(escrow, [url], clock, 3_000);
+      const summary = await ledger.summary({ tenantId: 'acme', currencies: [], escrows: [], reputations: [] });
+      expect(summary.validators).toEqual([expect.objectContaining({ url, healthy: true, name: 'v0', height: 42 })]);
+      // …and still gives up after its 3 s of wall time, not 3 s × 600.
+      const tooSlow = new DashboardLedger(escrow, [url], clock, 100);
+      const startedMs = Date.now();
+      const late = await tooSlow.summary({ tenantId: 'acme', currencies: [], escrows: [], reputations: [] });
+      expect(late.validators).toEqual([{ url, healthy: false, error: expect.stringContaining('did not answer status within 100 ms') }]);
+      expect(Date.now() - startedMs).toBeLessThan(300);
+    } finally {
+      slow.closeAllConnections();
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
     }
   });
 });
