@@ -20,6 +20,8 @@ export interface TimelineStep {
   /** When it actually ended, from the job's events or the ledger. */
   readonly doneMs?: number;
   readonly note?: string;
+  /** The settlement step's money, in minor units as decimal strings, for the page to write as amounts. */
+  readonly money?: { readonly currency: string; readonly priceMinor: string; readonly paidMinor?: string; readonly feeMinor?: string; readonly settledBy?: string };
 }
 
 export interface RegionRule {
@@ -138,6 +140,10 @@ function settlementStep(job: JobRecord, escrow: EscrowDetail | undefined): Timel
       return {
         step: 'settlement', status: 'done', label, ...(escrow.resolvedAtMs === undefined ? {} : { doneMs: escrow.resolvedAtMs }),
         note: `paid ${escrow.postedMinor ?? escrow.amountMinor} (fee ${escrow.feeMinor ?? '0'})${escrow.settledBy === undefined ? '' : ` by receipt ${escrow.settledBy}`}`,
+        money: {
+          currency: escrow.currency, priceMinor: price === undefined ? escrow.amountMinor : String(price.amount), paidMinor: escrow.postedMinor ?? escrow.amountMinor,
+          feeMinor: escrow.feeMinor ?? '0', ...(escrow.settledBy === undefined ? {} : { settledBy: escrow.settledBy }),
+        },
       };
     case 'pending': {
       const waiting = job.state === 'succeeded' || job.state === 'failed';

@@ -86,11 +86,17 @@ function timelineItem(step, nowMs) {
       : `planned ${dateTimeText(step.plannedStartMs)} – ${clockText(step.plannedEndMs)}`;
   return el('li', { class: ['step', `step-${step.status}`], dataset: { step: step.step, status: step.status } },
     el('strong', {}, step.step),
-    el('span', {}, step.label),
+    el('span', {}, step.money ? `settlement of ${moneyText(step.money.priceMinor, step.money.currency)}` : step.label),
     el('span', { class: 'when' }, step.status),
     planned ? el('span', { class: 'when' }, planned) : undefined,
     step.doneMs !== undefined ? el('span', { class: 'when' }, `done ${dateTimeText(step.doneMs)} (${relativeText(step.doneMs, nowMs)})`) : undefined,
-    step.note ? el('span', { class: 'when' }, step.note) : undefined);
+    step.note ? el('span', { class: 'when' }, step.money ? settlementNote(step.money) : step.note) : undefined);
+}
+
+/** "paid 0.08 EUR (fee 0.01 EUR) by receipt sat-a#3": the ledger's minor units written as amounts. */
+function settlementNote(money) {
+  const by = money.settledBy === undefined ? '' : ` by receipt ${money.settledBy}`;
+  return `paid ${moneyText(money.paidMinor, money.currency)} (fee ${moneyText(money.feeMinor, money.currency)})${by}`;
 }
 
 /** Renders GET v1/dashboard/jobs/{id}'s answer into `container`. */

@@ -309,7 +309,7 @@ describe.skipIf(!haveChromium)('the dashboard in Chromium, against a running dem
     const steps = () => page.locator('#detail ol.timeline li').evaluateAll((items) => items.map((li) => `${li.getAttribute('data-step')}:${li.getAttribute('data-status')}`));
     await until('the settlement in the timeline', steps, (s) => s.join() === 'uplink:done,execution:done,downlink:done,settlement:done', JOB_DONE_TIMEOUT_MS);
     const settlement = await page.locator('#detail li[data-step="settlement"]').textContent();
-    expect(settlement).toMatch(new RegExp(`paid \\d+ \\(fee \\d+\\) by receipt ${job.placement.nodeId}#\\d+`));
+    expect(settlement).toMatch(new RegExp(`paid [\\d.,]+ EUR \\(fee [\\d.,]+ EUR\\) by receipt ${job.placement.nodeId}#\\d+`));
     const explanation = await page.locator('#detail ul.explanation li').allTextContents();
     expect(explanation.length).toBeGreaterThan(2);
     expect(explanation.join('\n')).toContain(`Chosen ${job.placement.nodeId}`);
