@@ -26,7 +26,9 @@
 //   used it (the contact is kept fully booked from then on, so no new route uses it); a running job whose result route used it only has that booking released (the bundle
 //   agent re-routes the result bundle itself: dtn/README.md, "re-routes what a contact failed");
 // - a node stays silent past the job's `lostAfterMs` while the job is dispatched or running: the
-//   node is avoided for this job from then on (a `node-lost` event remembers it).
+//   node is avoided for this job from then on (a `node-lost` event remembers it). Unless its
+//   receipt already settled the escrow when the void is tried: then the node ran the job, the job
+//   stays on it and waits for its result (re-placing it would make the tenant pay twice).
 // A job that cannot be placed again waits in `submitted` and is retried at every tick until its
 // deadline passes (expired). At most `replansMax` re-plans per job, then it fails: a job that keeps
 // losing nodes should not book contacts forever.
@@ -630,6 +632,15 @@ export class JobLifecycle {
     const avoid = this.#avoidedNodes(job.id);
     if (cause.type === 'node-lost') avoid.push(String(cause.detail?.nodeId));
     const released = await this.#releaseHeld(job, 'void');
+    if (await this.#settledByItsNode(job, released)) {
+      // The void came too late: the node's receipt already paid this attempt, so the node ran the job
+      // and its result is on its way. Placing it again would make the tenant pay twice.
+      const placement = job.placement === undefined ? null : { ...job.placement, booked: false };
+      this.#transition(job.id, job.state, { state: job.state, placement },
+        [{ ...cause, detail: { ...cause.detail, ...released, action: 'kept on its node: its receipt settled the escrow, so it ran; waiting for its result' } }], nowMs);
+      this.#log.info({ jobId: job.id, cause: cause.type, nodeId: job.placement?.nodeId }, 'job not re-planned: its node was paid by receipt');
+      return;
+    }
     const decision = this.#decide(job.spec, avoid);
     const attempt = job.attempt + 1;
     const causeDetail: Record<string, unknown> = { ...cause.detail, ...released };
@@ -656,6 +667,14 @@ export class JobLifecycle {
     this.#transition(job.id, job.state, { state: 'submitted', attempt, placement: unplaced, reason: `waiting for a placement: ${why}` },
       [causeEvent, { type: 'unplaced', fromState: job.state, toState: 'submitted', detail: { rejected: decision.rejected, earliestFeasibleMs: decision.earliestFeasibleMs } }],
       this.#clock.now());
+  }
+
+  /** Whether the escrow `#releaseHeld` could not void was posted: a receipt settled the attempt, so the node ran it. */
+  async #settledByItsNode(job: JobRecord, released: Record<string, unknown>): Promise<boolean> {
+    const escrowId = job.placement?.escrowId;
+    if (escrowId === undefined || released['ledger'] !== 'ORBITFED_LEDGER_ESCROW_RESOLVED') return false;
+    if (job.state !== 'dispatched' && job.state !== 'running') return false;
+    return (await this.#escrow.escrow(escrowId))?.status === 'posted';
   }
 
   /** Nodes this job lost (node-lost events): never placed there again. */

@@ -4,11 +4,12 @@
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { silentLogger, unixMs, VirtualClock } from '../../common/index.ts';
+import { makeReceipt, registerNodeTransaction, signReceipt } from '../../consensus/index.ts';
 import { checkTransition, JobLifecycle, type JobState } from '../../scheduler/job-lifecycle.ts';
 import type { JobSpec } from '../../scheduler/job-spec.ts';
 import { JobStore } from '../../scheduler/job-store.ts';
 import { placeJob, releasePlacement, reservePlacement } from '../../scheduler/placement.ts';
-import { removeHarnessFiles, startHarness, testPlan, type Harness } from './api-harness.ts';
+import { CHAIN_ID, removeHarnessFiles, startHarness, testPlan, type Harness } from './api-harness.ts';
 import { HOUR_MS, jobSpec, scratchDirectory, T0_MS } from './job-fixtures.ts';
 
 const harnesses: Harness[] = [];
@@ -116,6 +117,37 @@ describe('re-planning', () => {
     h.clock.advance(700_000 as never);
     await h.lifecycle.sweep();
     expect([first, second]).not.toContain(h.store.job(job.id)!.placement!.nodeId);
+  });
+
+  it("keeps a silent node's job where it is when its receipt already paid the escrow: the tenant never pays twice", async () => {
+    const h = await harness();
+    const job = await placed(h, anywhere);
+    const placement = job.placement!;
+    h.lifecycle.dispatched(job.id);
+    // The node ran the job and its receipt reached the validators, but the node itself stays silent
+    // (its reports are stuck behind a partition): the receipt settles the escrow first.
+    const seed = new Uint8Array(32).fill(9);
+    const receipt = signReceipt(makeReceipt({
+      chainId: CHAIN_ID, nodeId: placement.nodeId, keyEpoch: 0, sequence: 1, jobId: placement.ledgerJobId,
+      usage: { cpuMs: 1_000, memoryByteSeconds: 0n, diskByteSeconds: 0n, gpuMs: 0, egressBytes: 0n }, amountMinor: BigInt(placement.priceMinor.amount),
+      currency: placement.priceMinor.currency, createdAtMs: unixMs(h.clock.now()),
+    }), seed);
+    const block = h.escrow.ledger.applyBlock([registerNodeTransaction(CHAIN_ID, placement.nodeId, seed), { kind: 'settle-receipt', receipt }], h.clock.now());
+    expect(block.results.map((r) => r.status)).toEqual(['applied', 'applied']);
+    expect((await h.escrow.escrow(placement.escrowId!))?.status).toBe('posted');
+    const balance = await h.escrow.balanceMinor('acme', 'EUR');
+
+    h.clock.advance(700_000 as never);
+    await h.lifecycle.sweep();
+    const kept = h.store.job(job.id)!;
+    expect(kept).toMatchObject({ state: 'dispatched', attempt: 1, placement: { nodeId: placement.nodeId, escrowId: placement.escrowId } });
+    const lost = h.store.events(job.id, 100, undefined).items.find((e) => e.type === 'node-lost')!;
+    expect(lost.detail).toMatchObject({ nodeId: placement.nodeId, ledger: 'ORBITFED_LEDGER_ESCROW_RESOLVED', action: expect.stringMatching(/^kept on its node/) });
+    expect(await h.escrow.balanceMinor('acme', 'EUR')).toBe(balance);
+    expect(h.escrow.ledger.escrows().filter((e) => e.status === 'pending')).toEqual([]);
+    // Its result still counts when it comes down.
+    h.lifecycle.started(job.id, placement.nodeId);
+    expect(h.store.job(job.id)?.state).toBe('running');
   });
 
   it('waits in submitted when no other node fits, then expires at the deadline with nothing held', async () => {
