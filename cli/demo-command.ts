@@ -2,7 +2,7 @@
 // data (samples/demo/), on plan time running 60× faster. hil/demo-session.ts wires it; this file
 // parses the flags and prints for people.
 import { createLogger, durationMs, LOG_LEVELS, type LogLevel } from '../common/index.ts';
-import { describeExit, DEMO_OPTIONS_DEFAULT, DemoSession, type DemoSummary, type JobChange, type ProcessExit, type SubmittedJob } from '../hil/index.ts';
+import { describeExit, DEMO_DOCKER_IMAGE_DEFAULT, DEMO_OPTIONS_DEFAULT, DemoSession, type DemoSummary, type JobChange, type ProcessExit, type SubmittedJob } from '../hil/index.ts';
 import { parseCommandArgs } from './command-args.ts';
 import type { Command, CommandContext } from './command.ts';
 import { parseChoice, parseNumberInRange } from './flag-values.ts';
@@ -10,8 +10,8 @@ import { stopSignal } from './stop-signal.ts';
 import { usageError } from './usage-error.ts';
 
 const HELP = `Usage: orbitfed demo [--dir DIR] [--time-scale N] [--jobs N] [--plan-hours H]
-                    [--validators N] [--port P] [--mqtt-port P] [--duration-sec S]
-                    [--log-level LEVEL]
+                    [--validators N] [--port P] [--mqtt-port P | --mqtt-url URL]
+                    [--docker [--docker-image NAME]] [--duration-sec S] [--log-level LEVEL]
 
 Runs a whole federation on this machine, with nothing to install: 4 validators settling on a
 ledger, the scheduler's REST API (with its docs and the dashboard), an embedded MQTT broker, and
@@ -33,6 +33,15 @@ and the 24-hour contact plan lasts 24 minutes.
   --validators N     1 to 16 (default ${DEMO_OPTIONS_DEFAULT.validators})
   --port P           the API's port if free, else any free one (default ${DEMO_OPTIONS_DEFAULT.schedulerPort})
   --mqtt-port P      the MQTT broker's port if free, else any free one (default ${DEMO_OPTIONS_DEFAULT.mqttPort})
+  --mqtt-url URL     use this MQTT broker (mqtt://host:port: Mosquitto or any other) instead of
+                     the embedded one; the ground agents publish their pass and telemetry events there
+  --docker           the agents run workloads in Docker containers (no network) instead of as
+                     processes, and the sample jobs are Docker jobs; needs a Docker engine
+                     (/var/run/docker.sock, or DOCKER_HOST=unix://…) with the image. The agents'
+                     Docker timeouts run on plan time (the engine must answer within 5 plan s:
+                     83 ms at 60×), so on a busy machine use a lower --time-scale (20 to 30)
+  --docker-image NAME  the sample jobs' image (any image with sh and echo; default ${DEMO_DOCKER_IMAGE_DEFAULT});
+                     it must already be in the engine: the demo pulls nothing
   --no-agents        validators, scheduler and broker only (no agents, no link emulator)
   --duration-sec S   stop by itself after S wall-clock seconds of running (default: until Ctrl-C)
   --log-level LEVEL  ${LOG_LEVELS.join(', ')} (default: info) for the processes' logs
@@ -54,14 +63,21 @@ interface DemoArgs {
   readonly mqttPort: number;
   readonly logLevel: LogLevel;
   readonly agents: boolean;
+  readonly dockerImage: string | undefined;
+  readonly mqttUrl: string | undefined;
 }
 
 function parseDemoArgs(args: readonly string[]): DemoArgs {
   const v = parseCommandArgs('demo', args, {
     dir: { type: 'string' }, 'time-scale': { type: 'string' }, jobs: { type: 'string' }, 'plan-hours': { type: 'string' },
     validators: { type: 'string' }, port: { type: 'string' }, 'mqtt-port': { type: 'string' }, 'duration-sec': { type: 'string' },
-    'log-level': { type: 'string' }, 'no-agents': { type: 'boolean' },
+    'log-level': { type: 'string' }, 'no-agents': { type: 'boolean' }, docker: { type: 'boolean' }, 'docker-image': { type: 'string' },
+    'mqtt-url': { type: 'string' },
   });
+  if (v['docker-image'] !== undefined && v.docker !== true) throw usageError('--docker-image names the image of --docker: give both, or neither');
+  if (v['docker-image'] !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$/.test(v['docker-image'])) throw usageError(`--docker-image must be an image reference such as busybox:1.36 (got '${v['docker-image']}')`);
+  if (v['mqtt-url'] !== undefined && v['mqtt-port'] !== undefined) throw usageError('--mqtt-port is the embedded broker\'s port; with --mqtt-url there is none: give one or the other');
+  if (v['mqtt-url'] !== undefined && !/^mqtt:\/\/[^\s/:]+(:\d{1,5})?\/?$/.test(v['mqtt-url'])) throw usageError(`--mqtt-url must be mqtt://host:port (got '${v['mqtt-url']}')`);
   const integer = (flag: string, value: string | undefined, min: number, max: number, fallback: number): number => {
     if (value === undefined) return fallback;
     const n = parseNumberInRange(flag, value, min, max);
@@ -79,6 +95,8 @@ function parseDemoArgs(args: readonly string[]): DemoArgs {
     mqttPort: integer('mqtt-port', v['mqtt-port'], 0, 65_535, DEMO_OPTIONS_DEFAULT.mqttPort),
     logLevel: v['log-level'] === undefined ? 'info' : parseChoice('log-level', v['log-level'], LOG_LEVELS),
     agents: v['no-agents'] !== true,
+    dockerImage: v.docker === true ? (v['docker-image'] ?? DEMO_DOCKER_IMAGE_DEFAULT) : undefined,
+    mqttUrl: v['mqtt-url'],
   };
 }
 
@@ -153,9 +171,19 @@ async function runDemo(context: CommandContext): Promise<number> {
     died ??= exit;
     stop.abort();
   };
+  const options = {
+    ...DEMO_OPTIONS_DEFAULT, timeScale: args.timeScale, planHours: args.planHours, validators: args.validators, schedulerPort: args.port, mqttPort: args.mqttPort,
+    agents: args.agents, logLevel: args.logLevel, dockerImage: args.dockerImage, mqttUrl: args.mqttUrl,
+  };
+  try {
+    await DemoSession.preflight(options, context.clock, logger);
+  } catch (error) {
+    context.stderr.write(`orbitfed demo: ${(error as Error).message}\n`);
+    return 1;
+  }
   context.stdout.write('orbitfed demo: computing the contact plan and writing the federation\'s files…\n');
   const session = await DemoSession.prepare({
-    options: { ...DEMO_OPTIONS_DEFAULT, timeScale: args.timeScale, planHours: args.planHours, validators: args.validators, schedulerPort: args.port, mqttPort: args.mqttPort, agents: args.agents, logLevel: args.logLevel },
+    options,
     dir: args.dir, clock: context.clock, logger, onUnexpectedExit,
   });
   context.stdout.write(`orbitfed demo: starting ${session.federation.processes.length} processes in ${session.federation.layout.dir}…\n`);

@@ -39,9 +39,16 @@ export interface DemoOptions {
   readonly mqttPort: number;
   readonly agents: boolean;
   readonly logLevel: FederationSpec['logLevel'];
+  /** Run the workloads in Docker with this image (`--docker`); undefined: the process runtime. */
+  readonly dockerImage?: string | undefined;
+  /** An external MQTT broker (`--mqtt-url`); undefined: the embedded one on `mqttPort`. */
+  readonly mqttUrl?: string | undefined;
 }
 
 export const DEMO_OPTIONS_DEFAULT: DemoOptions = { timeScale: 60, planHours: 24, validators: 4, schedulerPort: 8080, mqttPort: 1883, agents: true, logLevel: 'info' };
+
+/** The image the demo's Docker workloads run in unless `--docker-image` names another: any image with `sh` and `echo` will do. */
+export const DEMO_DOCKER_IMAGE_DEFAULT = 'busybox:1.36';
 
 /**
  * Where the demo's plan time starts: `wallNowMs`'s UTC time of day (whole seconds) on the day after the newest
@@ -72,5 +79,7 @@ export function demoFederationSpec(options: DemoOptions, planStartMs: number): F
     mqttPortPreferred: options.mqttPort,
     agents: options.agents,
     logLevel: options.logLevel,
+    runtime: options.dockerImage === undefined ? 'process' : 'docker',
+    mqttUrl: options.mqttUrl,
   };
 }

@@ -43,11 +43,24 @@ export function globalJob(deadlineMs: number, index = 1): JobSpec {
   };
 }
 
-/** `count` sample jobs alternating between the two tenants, the EU-sovereign one first. */
-export function demoJobs(count: number, deadlineMs: number): DemoJob[] {
+/** Plan time a Docker sample job may take at least: 10 minutes, 5 s of wall time at 120×. */
+const DOCKER_EXECUTION_MS_MIN = 600_000;
+
+/**
+ * The same job in a Docker image (`orbitfed demo --docker`): its command runs inside the image.
+ * Its time limit is plan time like everything else, and creating, starting and removing a
+ * container takes a second or more of wall time on a busy machine: at 120× the process job's one
+ * plan minute would be half a wall second, so a Docker job asks for at least ten.
+ */
+export function inDocker(spec: JobSpec, image: string | undefined): JobSpec {
+  return image === undefined ? spec : { ...spec, runtime: 'docker', image, executionMs: Math.max(spec.executionMs, DOCKER_EXECUTION_MS_MIN) };
+}
+
+/** `count` sample jobs alternating between the two tenants, the EU-sovereign one first (in `dockerImage` when given). */
+export function demoJobs(count: number, deadlineMs: number, dockerImage?: string): DemoJob[] {
   return Array.from({ length: count }, (_, i) => (i % 2 === 0
-    ? { tenant: DEMO_EU_TENANT, spec: euSovereignJob(deadlineMs, i + 1) }
-    : { tenant: DEMO_GLOBAL_TENANT, spec: globalJob(deadlineMs, i + 1) }));
+    ? { tenant: DEMO_EU_TENANT, spec: inDocker(euSovereignJob(deadlineMs, i + 1), dockerImage) }
+    : { tenant: DEMO_GLOBAL_TENANT, spec: inDocker(globalJob(deadlineMs, i + 1), dockerImage) }));
 }
 
 /** A curl command line that submits `spec` with `apiKey` (single-quoted for POSIX shells). */

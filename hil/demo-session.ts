@@ -7,19 +7,23 @@
 // it: a demo that quietly lost a validator or an agent would show something that is not the
 // federation, and a process that crashed once usually crashes again.
 import { mkdtempSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { OrbitfedError, type Clock, type DurationMs, type Logger } from '../common/index.ts';
+import { formatLocated, OrbitfedError, type Clock, type DurationMs, type Logger } from '../common/index.ts';
 import { loadElementFile } from '../contact-plans/index.ts';
 import type { JobSpec } from '../scheduler/index.ts';
 import { DEMO_DATA, DEMO_EU_TENANT, DEMO_TENANTS, demoFederationSpec, demoPlanStartMs, type DemoOptions } from './demo-federation.ts';
-import { curlCommand, demoJobs, euSovereignJob } from './demo-jobs.ts';
+import { createDockerRuntime } from '../runtime/index.ts';
+import { curlCommand, demoJobs, euSovereignJob, inDocker } from './demo-jobs.ts';
 import { Federation } from './federation.ts';
 import type { ProcessExit } from './federation-process.ts';
 
 /** Largest API answer the demo reads. */
 const API_ANSWER_BYTES_MAX = 1024 * 1024;
 const API_REQUEST_TIMEOUT_MS = 30_000;
+/** How long the checks before start wait for the Docker engine or the external MQTT broker. */
+const PREFLIGHT_TIMEOUT_MS = 5_000;
 
 export interface DemoSummary {
   readonly dir: string;
@@ -87,10 +91,39 @@ export interface DemoSessionOptions {
 export class DemoSession {
   readonly federation: Federation;
   readonly #clock: Clock;
+  readonly #dockerImage: string | undefined;
 
-  private constructor(federation: Federation, clock: Clock) {
+  private constructor(federation: Federation, clock: Clock, dockerImage: string | undefined) {
     this.federation = federation;
     this.#clock = clock;
+    this.#dockerImage = dockerImage;
+  }
+
+  /**
+   * What the demo's options need from outside, checked before anything is written or started: the
+   * Docker engine answers and has the image (ORBITFED_DEMO_DOCKER), the external MQTT broker
+   * accepts connections (ORBITFED_DEMO_MQTT). Each error says what is missing and what to do.
+   */
+  static async preflight(options: DemoOptions, clock: Clock, logger: Logger): Promise<void> {
+    if (options.dockerImage !== undefined && options.agents) {
+      const image = options.dockerImage;
+      let runtime: Awaited<ReturnType<typeof createDockerRuntime>> | undefined;
+      try {
+        runtime = await createDockerRuntime({ clock, logger, owner: 'orbitfed-demo-check', connectTimeoutMs: PREFLIGHT_TIMEOUT_MS as DurationMs });
+        await runtime.start();
+        if (!(await runtime.hasImage(image))) {
+          throw new OrbitfedError('ORBITFED_DEMO_DOCKER', `the Docker engine has no image ${image}: pull it (docker pull ${image}), or name an image you have with --docker-image (any image with sh and echo)`);
+        }
+      } catch (error) {
+        if ((error as OrbitfedError).code === 'ORBITFED_DEMO_DOCKER') throw error;
+        // The runtime's message without its location prefix (the socket path, which it names anyway).
+        const why = error instanceof OrbitfedError ? error.message.slice(formatLocated('', error.location).length) : (error as Error).message;
+        throw new OrbitfedError('ORBITFED_DEMO_DOCKER', `--docker needs a Docker engine: ${why}. Start Docker (or set DOCKER_HOST=unix:///path/to/docker.sock), or run the demo without --docker`, {}, { cause: error });
+      } finally {
+        await runtime?.stop();
+      }
+    }
+    if (options.mqttUrl !== undefined) await checkBroker(options.mqttUrl, clock);
   }
 
   /** Writes the working directory: plan, testnet, keys, configurations. Starts nothing. */
@@ -101,7 +134,7 @@ export class DemoSession {
     const federation = await Federation.prepare({
       spec: demoFederationSpec(session.options, planStartMs), dir, clock: session.clock, logger: session.logger, onUnexpectedExit: session.onUnexpectedExit,
     });
-    return new DemoSession(federation, session.clock);
+    return new DemoSession(federation, session.clock, session.options.dockerImage);
   }
 
   async start(signal?: AbortSignal): Promise<DemoSummary> {
@@ -134,7 +167,7 @@ export class DemoSession {
       tenants: DEMO_TENANTS.map((t) => ({ id: t.id, description: t.description ?? '', apiKeyFile: join(layout.dir, 'secrets', `${t.id}.key`) })),
       apiKeyTenant: DEMO_EU_TENANT,
       apiKey,
-      curl: curlCommand(layout.schedulerUrl, apiKey, euSovereignJob(planEndMs - 60_000)),
+      curl: curlCommand(layout.schedulerUrl, apiKey, inDocker(euSovereignJob(planEndMs - 60_000), this.#dockerImage)),
       processes: federation.processes.map((p) => ({ name: p.name, pid: p.pid })),
     };
   }
@@ -143,7 +176,7 @@ export class DemoSession {
   async submitSampleJobs(count: number, signal?: AbortSignal): Promise<SubmittedJob[]> {
     const deadlineMs = this.federation.spec.planStartMs + this.federation.spec.planHours * 3_600_000 - 60_000;
     const answers: SubmittedJob[] = [];
-    for (const job of demoJobs(count, deadlineMs)) answers.push(await this.submitJob(job.tenant, job.spec, signal));
+    for (const job of demoJobs(count, deadlineMs, this.#dockerImage)) answers.push(await this.submitJob(job.tenant, job.spec, signal));
     return answers;
   }
 
@@ -193,6 +226,35 @@ export class DemoSession {
   stop(): Promise<ProcessExit[]> {
     return this.federation.stop();
   }
+}
+
+/** Resolves once a TCP connection to the broker of `url` (mqtt://host:port) opens; ORBITFED_DEMO_MQTT otherwise. */
+async function checkBroker(url: string, clock: Clock): Promise<void> {
+  let host: string;
+  let port: number;
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'mqtt:' || parsed.hostname === '') throw new Error('not mqtt://host:port');
+    host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+    port = parsed.port === '' ? 1883 : Number(parsed.port);
+  } catch {
+    throw new OrbitfedError('ORBITFED_DEMO_MQTT', `--mqtt-url must be mqtt://host:port (got ${JSON.stringify(url)})`);
+  }
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect({ host, port });
+    const fail = (why: string): void => {
+      timer.cancel();
+      socket.destroy();
+      reject(new OrbitfedError('ORBITFED_DEMO_MQTT', `no MQTT broker answers at ${url}: ${why}. Start it (mosquitto -p ${port}), or leave out --mqtt-url for the embedded broker`));
+    };
+    const timer = clock.setTimer(PREFLIGHT_TIMEOUT_MS as DurationMs, () => fail(`no connection within ${PREFLIGHT_TIMEOUT_MS} ms`));
+    socket.once('connect', () => {
+      timer.cancel();
+      socket.end();
+      resolve();
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => fail(error.code ?? error.message));
+  });
 }
 
 /** One JSON request to the scheduler's API; the answer's body as an object (a problem document on errors). */

@@ -18,6 +18,7 @@ import type { GroundConfigFile } from '../ground/index.ts';
 import type { OrbitalConfigFile } from '../orbital/index.ts';
 import type { NodeSpec, SchedulerConfigFile } from '../scheduler/index.ts';
 import type { FederationLayout } from './federation-files.ts';
+import type { NodeNamespace } from './federation-netns.ts';
 import { LOOPBACK_HOST } from './federation-ports.ts';
 import type { FederationInputs, FederationSpec } from './federation-spec.ts';
 
@@ -38,6 +39,8 @@ export interface AgentProcessFiles {
   readonly configPath: string;
   /** GET this to know it serves. */
   readonly healthUrl: string;
+  /** The network namespace it runs in (orbital agents with `orbitalNamespaces`). */
+  readonly namespace?: NodeNamespace | undefined;
 }
 
 export interface AgentFiles {
@@ -65,21 +68,27 @@ export interface SchedulerIdentity {
   readonly publicKeyHex: string;
 }
 
+/**
+ * `namespaces` (by orbital node ipn): that agent listens on its namespace's address, and reaches
+ * the stations through relay addresses on the host's end of its cable, the only ones it can reach.
+ */
 export async function writeAgentFiles(
   spec: FederationSpec, inputs: FederationInputs, layout: FederationLayout, ports: AgentPorts, mqttUrl: string, scheduler: SchedulerIdentity,
+  namespaces: ReadonlyMap<number, NodeNamespace> = new Map(),
 ): Promise<AgentFiles> {
   const schedulerPublicKeyHex = scheduler.publicKeyHex;
   const grounds = inputs.nodes.filter((n) => n.kind === 'ground');
   const orbitals = inputs.nodes.filter((n) => n.kind === 'orbital');
   const pairs = linkedPairs(inputs);
   const tcpcl = new Map<number, string>();
-  for (const node of inputs.nodes) tcpcl.set(node.ipn, `${LOOPBACK_HOST}:${ports.next()}`);
+  for (const node of inputs.nodes) tcpcl.set(node.ipn, `${namespaces.get(node.ipn)?.nodeAddress ?? LOOPBACK_HOST}:${ports.next()}`);
   // The emulator's listen address for each directed link that has contacts.
   const relay = new Map<string, string>();
   for (const g of grounds) {
     for (const o of orbitals) {
       for (const [from, to] of [[g.ipn, o.ipn], [o.ipn, g.ipn]] as const) {
-        if (pairs.has(`${from}>${to}`)) relay.set(`${from}>${to}`, `${LOOPBACK_HOST}:${ports.next()}`);
+        // A satellite in a namespace sends to the host's end of its cable.
+        if (pairs.has(`${from}>${to}`)) relay.set(`${from}>${to}`, `${namespaces.get(from)?.hostAddress ?? LOOPBACK_HOST}:${ports.next()}`);
       }
     }
   }
@@ -96,6 +105,7 @@ export async function writeAgentFiles(
       listen: [...relay.entries()].filter(([k]) => k.endsWith(`>${n.ipn}`)).map(([k, address]) => ({ from: Number(k.split('>')[0]), address })),
     })),
     control: { listen: controlAddress },
+    ...(spec.linkFaults === undefined ? {} : { seed: spec.linkFaults.seed, ...(spec.linkFaults.drops === undefined ? {} : { drops: spec.linkFaults.drops }) }),
   };
   const linkMapPath = join(linkEmulatorDir, 'map.json');
   writeFileSync(linkMapPath, `${JSON.stringify(map, null, 2)}\n`);
@@ -136,7 +146,7 @@ export async function writeAgentFiles(
       mqtt: { url: mqttUrl },
       ...(opsTenant === undefined ? {} : {
         scheduler: { url: layout.schedulerUrl, apiKey: { file: join(layout.dir, 'secrets', `${opsTenant.id}.key`) }, publicKeyHex: schedulerPublicKeyHex, node: SCHEDULER_IPN },
-        jobs: { runtimes: ['process' as const] },
+        jobs: { runtimes: [spec.runtime ?? 'process'] },
       }),
       // The gateway hands the wait to the validator, whose timers are wall-clock: the longest allowed.
       validators: { rpcUrls: [...layout.validatorRpcUrls], commitWaitMs: 30_000 },
@@ -153,6 +163,8 @@ export async function writeAgentFiles(
     mkdirSync(dir, { recursive: true });
     const metricsPort = ports.next();
     const gateway = gatewayIpn ?? SCHEDULER_IPN;
+    const namespace = namespaces.get(o.ipn);
+    const host = namespace?.nodeAddress ?? LOOPBACK_HOST;
     const config: OrbitalConfigFile = {
       nodeId: o.id,
       chainId: spec.chainId,
@@ -166,17 +178,17 @@ export async function writeAgentFiles(
       peers: grounds.filter((g) => relay.has(`${o.ipn}>${g.ipn}`)).map((g) => ({ node: g.ipn, cl: 'tcpclv4' as const, address: relay.get(`${o.ipn}>${g.ipn}`)! })),
       // Off: on one machine every agent would probe the same cgroup at start (they race on it), and
       // the demo's workloads are tiny; a flight computer keeps the default (auto).
-      runtime: { kind: 'process', cgroups: 'off' },
+      runtime: spec.runtime === 'docker' ? { kind: 'docker' } : { kind: 'process', cgroups: 'off' },
       endpoints: { reportsTo: `ipn:${SCHEDULER_IPN}.2`, receiptsTo: `ipn:${gateway}.4`, telemetryTo: `ipn:${gateway}.5` },
       // Every ten plan minutes: with plan time running fast, the default minute would flood the passes.
       telemetryPeriodMs: 600_000,
       logLevel: spec.logLevel,
       metricsPort,
-      metricsHost: LOOPBACK_HOST,
+      metricsHost: host,
     };
     const configPath = join(dir, 'orbital-agent.json');
     writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
-    agents.push({ name: `orbital-${o.id}`, role: 'orbital-agent', node: o, dir, configPath, healthUrl: `http://${LOOPBACK_HOST}:${metricsPort}/metrics` });
+    agents.push({ name: `orbital-${o.id}`, role: 'orbital-agent', node: o, dir, configPath, healthUrl: `http://${host}:${metricsPort}/metrics`, namespace });
   }
   const schedulerDtn: AgentFiles['schedulerDtn'] = {
     ipn: SCHEDULER_IPN,

@@ -69,7 +69,9 @@ export function writeFederationFiles(spec: FederationSpec, inputs: FederationInp
   };
   const elementsPath = copy(spec.elementsPath);
   const stationsPath = copy(spec.stationsPath);
-  const nodesPath = copy(spec.nodesPath);
+  // The nodes as the federation offers them (with the runtime it runs), for the scheduler.
+  const nodesPath = spec.runtime === 'docker' ? join(dataDir, 'nodes.json') : copy(spec.nodesPath);
+  if (spec.runtime === 'docker') writeFileSync(nodesPath, `${JSON.stringify(inputs.nodes, null, 2)}\n`);
   const planPath = join(dataDir, 'plan.json');
   writeFileSync(planPath, formatContactPlan(inputs.plan, 'json'));
 

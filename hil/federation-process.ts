@@ -28,6 +28,8 @@ export interface FederationProcessSpec {
   readonly logPath: string;
   /** Resolves once the process serves (an RPC, /healthz); rejects with why not. */
   readonly health: (signal: AbortSignal) => Promise<void>;
+  /** A command that runs Node (and so orbitfed) on its behalf, such as `ip netns exec NAME`; it must exec, keeping the pid. */
+  readonly prefix?: readonly string[] | undefined;
 }
 
 export interface ProcessExit {
@@ -87,7 +89,8 @@ export class FederationProcess {
     const log = openSync(this.spec.logPath, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [ORBITFED_BIN, ...this.spec.args()], { cwd: this.spec.cwd, stdio: ['ignore', log, log] });
+      const [command, ...args] = [...(this.spec.prefix ?? []), process.execPath, ORBITFED_BIN, ...this.spec.args()];
+      child = spawn(command!, args, { cwd: this.spec.cwd, stdio: ['ignore', log, log] });
     } finally {
       closeSync(log);
     }

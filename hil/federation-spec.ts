@@ -50,6 +50,25 @@ export interface FederationSpec {
   /** Run a ground agent per ground node and an orbital agent per orbital node, linked through the link emulator. */
   readonly agents: boolean;
   readonly logLevel: LogLevel;
+  /**
+   * The runtime the agents run workloads with (default process); docker needs an engine on
+   * /var/run/docker.sock, and every node then offers only docker to the scheduler.
+   */
+  readonly runtime?: 'process' | 'docker' | undefined;
+  /** An external MQTT broker (`mqtt://host:port`) the ground agents publish to, instead of the embedded one. */
+  readonly mqttUrl?: string | undefined;
+  /**
+   * Run each orbital agent in a network namespace of its own (Linux, root; federation-netns.ts):
+   * it reaches the ground only through the link emulator. Default false.
+   */
+  readonly orbitalNamespaces?: boolean | undefined;
+  /** Written into the link emulator's map: the seed, and random mid-contact drops (default: none). */
+  readonly linkFaults?: FederationLinkFaults | undefined;
+}
+
+export interface FederationLinkFaults {
+  readonly seed: number;
+  readonly drops: { readonly probabilityPerContact: number; readonly downSec: number } | undefined;
 }
 
 export const FEDERATION_VALIDATORS_MAX = 16;
@@ -73,6 +92,7 @@ export function checkFederationSpec(spec: FederationSpec): void {
   if (!(spec.planHours > 0 && spec.planHours <= FEDERATION_PLAN_HOURS_MAX)) fail('planHours', `must be more than 0 and at most ${FEDERATION_PLAN_HOURS_MAX}, got ${spec.planHours}`);
   if (!(spec.timeScale >= 1 && spec.timeScale <= 10_000)) fail('timeScale', `must be from 1 to 10000, got ${spec.timeScale}`);
   if (!Number.isSafeInteger(spec.planStartMs) || spec.planStartMs < 0) fail('planStartMs', `must be a Unix ms instant, got ${spec.planStartMs}`);
+  if (spec.mqttUrl !== undefined && !/^mqtts?:\/\/[^\s/]+(:\d{1,5})?\/?$/.test(spec.mqttUrl)) fail('mqttUrl', `must be mqtt://host:port (got ${JSON.stringify(spec.mqttUrl)})`);
   if (spec.tenantBalanceMinor <= 0n) fail('tenantBalanceMinor', `must be positive, got ${spec.tenantBalanceMinor}`);
   if (spec.tenants.length === 0 || spec.tenants.length > FEDERATION_TENANTS_MAX) fail('tenants', `a federation has 1 to ${FEDERATION_TENANTS_MAX} tenants, got ${spec.tenants.length}`);
   const ids = new Set<string>();
@@ -91,6 +111,8 @@ export async function loadFederationInputs(spec: FederationSpec): Promise<Federa
   const stations = await loadStationsFile(spec.stationsPath);
   const nodes = await loadConfigFile(spec.nodesPath, Type.Array(NodeSpecSchema, { maxItems: FEDERATION_NODES_MAX }), 'federation nodes file');
   checkNodes(nodes, loaded.elements, stations, spec.nodesPath);
+  // The runtime the agents run is what every node offers: the scheduler places on nothing else.
+  const offered = spec.runtime === 'docker' ? nodes.map((n) => ({ ...n, runtimes: ['docker' as const] })) : nodes;
   const window = { startMs: spec.planStartMs, durationSec: spec.planHours * 3600 };
   const passes = await searchPasses(loaded.elements, stations, { window, defaultMinElevationDeg: 10 }, { threads: 1 });
   for (const problem of passes.problems) {
@@ -101,7 +123,7 @@ export async function loadFederationInputs(spec: FederationSpec): Promise<Federa
     window, elements: loaded.elements, stations, passes: passes.table, satelliteWindows: new IslTable(),
     terrestrialLinks: spec.groundMeshBytesPerSec > 0 ? groundMesh(stations, spec.groundMeshBytesPerSec) : [],
   });
-  return { elements: loaded.elements, stations, nodes, plan };
+  return { elements: loaded.elements, stations, nodes: offered, plan };
 }
 
 /** Every node names a satellite of the element file or a station, by the ipn the plan gives it. */

@@ -20,6 +20,7 @@ import { ed25519PublicKeyFromSeed, randomEd25519Seed, ValidatorClient } from '..
 import { EmbeddedMqttBroker, type BrokerAddress } from '../ground/index.ts';
 import { prepareFederationDir, writeFederationFiles, writeSchedulerConfig, type FederationLayout } from './federation-files.ts';
 import { writeAgentFiles, type AgentFiles } from './federation-agents.ts';
+import { createNamespaces, deleteNamespacesNow, inNamespace, namespaceSupportProblem, planNamespaces, type NodeNamespace } from './federation-netns.ts';
 import { freeLoopbackPortRange, freeLoopbackPorts, preferredOrFreePort } from './federation-ports.ts';
 import { FederationProcess, describeExit, type FederationProcessSpec, type FederationRole, type ProcessExit } from './federation-process.ts';
 import { loadFederationInputs, type FederationInputs, type FederationSpec } from './federation-spec.ts';
@@ -60,8 +61,10 @@ export class Federation {
   #mqtt: BrokerAddress | undefined;
   #mqttPortPreferred: number;
   #state: FederationState = 'prepared';
+  #namespacesMade = false;
   readonly #killOnExit = (): void => {
     for (const p of this.#processes.values()) p.killNow();
+    if (this.#namespacesMade) deleteNamespacesNow(this.namespaces);
   };
 
   readonly agentFiles: AgentFiles | undefined;
@@ -83,8 +86,9 @@ export class Federation {
     const validatorBase = await freeLoopbackPortRange(2 * options.spec.validators);
     const scheduler = await preferredOrFreePort(options.spec.schedulerPortPreferred);
     const layout = writeFederationFiles(options.spec, inputs, options.dir, { validatorBase, scheduler });
-    // The broker's port is fixed now: the agents' configurations name it.
-    const mqttPort = await preferredOrFreePort(options.spec.mqttPortPreferred);
+    // The broker's port is fixed now: the agents' configurations name it (an external broker: its URL).
+    const mqttPort = options.spec.mqttUrl === undefined ? await preferredOrFreePort(options.spec.mqttPortPreferred) : 0;
+    const mqttUrl = options.spec.mqttUrl ?? `mqtt://127.0.0.1:${mqttPort}`;
     let agentFiles: AgentFiles | undefined;
     if (options.spec.agents) {
       // The scheduler's signing key: agents verify assignments under it.
@@ -96,7 +100,14 @@ export class Federation {
       const free = await freeLoopbackPorts(inputs.nodes.length * 2 + grounds * 2 + 2 * grounds * orbitals + 2);
       const ports = { next: (): number => free.pop()! };
       const identity = { keyPath, publicKeyHex: Buffer.from(ed25519PublicKeyFromSeed(schedulerSeed)).toString('hex') };
-      agentFiles = await writeAgentFiles(options.spec, inputs, layout, ports, `mqtt://127.0.0.1:${mqttPort}`, identity);
+      const namespaces = new Map<number, NodeNamespace>();
+      if (options.spec.orbitalNamespaces === true) {
+        const problem = namespaceSupportProblem();
+        if (problem !== undefined) throw new OrbitfedError('ORBITFED_FEDERATION_NAMESPACES', `orbital agents in network namespaces: ${problem}`);
+        const orbitalNodes = inputs.nodes.filter((n) => n.kind === 'orbital');
+        planNamespaces(orbitalNodes.length).forEach((ns, k) => namespaces.set(orbitalNodes[k]!.ipn, ns));
+      }
+      agentFiles = await writeAgentFiles(options.spec, inputs, layout, ports, mqttUrl, identity, namespaces);
       writeSchedulerConfig(layout.schedulerConfigPath, { ...layout.schedulerConfig, dtn: agentFiles.schedulerDtn });
     }
     const federation = new Federation(options, inputs, layout, mqttPort, agentFiles);
@@ -122,6 +133,11 @@ export class Federation {
   get mqtt(): BrokerAddress {
     if (this.#mqtt === undefined) throw new OrbitfedError('ORBITFED_FEDERATION_STATE', 'the MQTT broker is not running');
     return this.#mqtt;
+  }
+
+  /** The network namespaces of the orbital agents (none unless the spec asks for them). */
+  get namespaces(): readonly NodeNamespace[] {
+    return (this.agentFiles?.agents ?? []).flatMap((a) => (a.namespace === undefined ? [] : [a.namespace]));
   }
 
   get processes(): readonly FederationProcess[] {
@@ -153,11 +169,24 @@ export class Federation {
     writeFileSync(join(this.layout.dir, 'time-base.json'), `${JSON.stringify(this.#timeBase, null, 2)}\n`);
     this.#log.info({ dir: this.layout.dir, ...this.#timeBase }, 'federation starting');
     try {
+      if (this.namespaces.length > 0) {
+        // Before the link emulator: its relay addresses for those agents are on the cables.
+        this.#namespacesMade = true;
+        await createNamespaces(this.namespaces);
+        this.#log.info({ namespaces: this.namespaces.map((n) => n.name) }, 'network namespaces made');
+      }
       await this.#startGroup(['validator'], signal);
       await this.#startBroker();
       await this.#startGroup(['scheduler'], signal);
       await this.#startGroup(['link-emulator'], signal);
-      await this.#startGroup(['ground-agent', 'orbital-agent'], signal);
+      if (this.spec.runtime === 'docker') {
+        // One at a time: each agent's Docker runtime pings the engine at start with a timeout on
+        // plan time (5 plan s: 83 ms of wall time at 60×), which a crowd of agents loading at once
+        // on a small machine overruns.
+        for (const p of this.processes.filter((x) => x.spec.role === 'ground-agent' || x.spec.role === 'orbital-agent')) await this.#startOne(p, signal);
+      } else {
+        await this.#startGroup(['ground-agent', 'orbital-agent'], signal);
+      }
       this.#state = 'running';
       this.#log.info({ processes: this.#processes.size }, 'federation running');
     } catch (error) {
@@ -179,6 +208,10 @@ export class Federation {
     await this.#broker?.stop();
     this.#broker = undefined;
     this.#mqtt = undefined;
+    if (this.#namespacesMade) {
+      deleteNamespacesNow(this.namespaces);
+      this.#namespacesMade = false;
+    }
     process.removeListener('exit', this.#killOnExit);
     this.#state = 'stopped';
     this.#log.info({ exits: exits.map((e) => `${e.name}: ${describeExit(e)}`) }, 'federation stopped');
@@ -211,7 +244,20 @@ export class Federation {
     for (const p of group) this.#log.info({ process: p.name, pid: p.pid }, 'process serving');
   }
 
+  async #startOne(p: FederationProcess, signal?: AbortSignal): Promise<void> {
+    p.start();
+    await p.waitHealthy((this.#options.startTimeoutMs ?? PROCESS_START_TIMEOUT_MS_DEFAULT) as DurationMs, signal);
+    this.#log.info({ process: p.name, pid: p.pid }, 'process serving');
+  }
+
   async #startBroker(): Promise<void> {
+    const external = this.spec.mqttUrl;
+    if (external !== undefined) {
+      // Mosquitto or any broker: the agents connect to it themselves (and retry); we only name it.
+      const url = new URL(external);
+      this.#mqtt = { host: url.hostname, port: url.port === '' ? 1883 : Number(url.port), url: external };
+      return;
+    }
     const logger = this.#options.logger;
     try {
       this.#broker = new EmbeddedMqttBroker({ port: this.#mqttPortPreferred, logger });
@@ -278,6 +324,7 @@ export class Federation {
       this.#add({
         name: agent.name, role: agent.role, cwd: agent.dir, command: [agent.role, '--config', agent.configPath],
         health: (signal) => httpOk(agent.healthUrl, signal, clock),
+        prefix: agent.namespace === undefined ? undefined : inNamespace(agent.namespace),
       });
     }
   }

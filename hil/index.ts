@@ -5,27 +5,29 @@ export type { LinkMap, LinkMapJson, MappedFlap, MappedLink, PlanEpochChoice } fr
 export { loadLinkMapFile, linkMapFromValue, parseLinkMapText, LinkMapSchema, LINK_MAP_BYTES_MAX, LINK_MAP_DEFAULTS, LINKS_MAX } from './link-map.ts';
 export type { DirectionParameters, LinkAvailability, LinkSegment, PlanInterval } from './link-schedule.ts';
 export { directedSchedule, DirectedSchedule, LinkTimeline, PlanClock, planClockOf } from './link-schedule.ts';
-export type { CutReason, Direction, EmulatorStatus, LinkEmulatorOptions, LinkSelector, LinkStatus } from './link-emulator.ts';
-export { LinkEmulator } from './link-emulator.ts';
+export type { CutReason, Direction, EmulatorStatus, FlapRequest, LinkEmulatorOptions, LinkSelector, LinkStatus } from './link-emulator.ts';
+export { CUT_REASONS, LinkEmulator, RUNTIME_FLAPS_MAX } from './link-emulator.ts';
 export type { LinkControl, LinkControlApiOptions } from './link-control-api.ts';
-export { LinkControlApi, DelayRequestSchema, CONTROL_BODY_BYTES_MAX } from './link-control-api.ts';
+export { LinkControlApi, DelayRequestSchema, FlapRequestSchema, CONTROL_BODY_BYTES_MAX } from './link-control-api.ts';
 export type { LinkEmulatorServiceOptions } from './link-emulator-service.ts';
 export { LinkEmulatorService, loadLinkEmulatorService } from './link-emulator-service.ts';
 
 // A federation on one machine (real processes on one plan time line), and the demo built on it.
-export type { FederationInputs, FederationSpec, FederationTenant, TenantRole } from './federation-spec.ts';
+export type { FederationInputs, FederationLinkFaults, FederationSpec, FederationTenant, TenantRole } from './federation-spec.ts';
 export { checkFederationSpec, loadFederationInputs, FEDERATION_NODES_MAX, FEDERATION_PLAN_HOURS_MAX, FEDERATION_TENANTS_MAX, FEDERATION_VALIDATORS_MAX } from './federation-spec.ts';
 export type { FederationLayout, FederationPorts } from './federation-files.ts';
 export { prepareFederationDir, writeFederationFiles } from './federation-files.ts';
 export { freeLoopbackPortRange, freeLoopbackPorts, preferredOrFreePort, LOOPBACK_HOST } from './federation-ports.ts';
+export type { NodeNamespace } from './federation-netns.ts';
+export { namespaceSupportProblem, NAMESPACES_MAX } from './federation-netns.ts';
 export type { FederationProcessSpec, FederationRole, ProcessExit, ProcessState } from './federation-process.ts';
 export { describeExit, FederationProcess, ORBITFED_BIN } from './federation-process.ts';
 export type { FederationOptions, FederationState } from './federation.ts';
 export { Federation, httpOk, PROCESS_START_TIMEOUT_MS_DEFAULT, PROCESS_STOP_GRACE_MS_DEFAULT } from './federation.ts';
 export type { DemoOptions } from './demo-federation.ts';
-export { DEMO_DATA, DEMO_EU_TENANT, DEMO_GLOBAL_TENANT, DEMO_OPTIONS_DEFAULT, DEMO_TENANTS, demoFederationSpec, demoPlanStartMs } from './demo-federation.ts';
+export { DEMO_DATA, DEMO_DOCKER_IMAGE_DEFAULT, DEMO_EU_TENANT, DEMO_GLOBAL_TENANT, DEMO_OPTIONS_DEFAULT, DEMO_TENANTS, demoFederationSpec, demoPlanStartMs } from './demo-federation.ts';
 export type { DemoJob } from './demo-jobs.ts';
-export { curlCommand, demoJobs, euSovereignJob, globalJob } from './demo-jobs.ts';
+export { curlCommand, demoJobs, euSovereignJob, globalJob, inDocker } from './demo-jobs.ts';
 export type { DemoSessionOptions, DemoSummary, JobChange, SubmittedJob } from './demo-session.ts';
 export { apiRequest, DemoSession, FOLLOWED_JOBS_MAX } from './demo-session.ts';
 
@@ -38,3 +40,4 @@ export type { CheckResult } from './scenario-checks.ts';
 export { checkScenario } from './scenario-checks.ts';
 export type { ScenarioReport } from './scenario-report.ts';
 export { reportHtml, reportJson, scenarioReport, timelineSvg, writeScenarioReport } from './scenario-report.ts';
+

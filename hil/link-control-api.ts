@@ -11,6 +11,8 @@
 //   POST /links/{from}/{to}/freeze         hold every byte (nothing transmitted or delivered)
 //   POST /links/{from}/{to}/unfreeze
 //   POST /links/{from}/{to}/delay          {"extraDelayMs": 250, "direction": "both"} (forward, reverse, both)
+//   POST /links/{from}/{to}/flap           {"downSec": 30, "startSec"?: plan second (default now), "everySec"?, "count"?}:
+//                                          scheduled outages, as the map's flaps (connections reset, reason outage)
 //   GET  /metrics                          Prometheus text format
 // `all` in place of `{from}/{to}` applies an action to every link (`POST /links/all/freeze`).
 // There is no authentication: whoever reaches the port can cut links. It listens where the map
@@ -20,7 +22,8 @@ import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { OrbitfedError, silentLogger, type Logger, type MetricsRegistry } from '../common/index.ts';
 import { formatHostPort, type HostPort } from '../dtn/index.ts';
-import type { Direction, EmulatorStatus, LinkSelector, LinkStatus } from './link-emulator.ts';
+import type { Direction, EmulatorStatus, FlapRequest, LinkSelector, LinkStatus } from './link-emulator.ts';
+import { FLAP_REPEATS_MAX } from './link-map.ts';
 
 /** Request bodies larger than this are refused (413) before they are parsed. */
 export const CONTROL_BODY_BYTES_MAX = 4096;
@@ -36,6 +39,7 @@ export interface LinkControl {
   freeze(selector: LinkSelector): LinkStatus[];
   unfreeze(selector: LinkSelector): LinkStatus[];
   setExtraDelay(selector: LinkSelector, extraDelayMs: number, directions: readonly Direction[]): LinkStatus[];
+  flap(selector: LinkSelector, request: FlapRequest): LinkStatus[];
   refreshMetrics(): void;
 }
 
@@ -48,7 +52,19 @@ export const DelayRequestSchema = Type.Object(
 );
 const delayChecker = TypeCompiler.Compile(DelayRequestSchema);
 
-const ACTIONS = ['cut', 'restore', 'freeze', 'unfreeze', 'delay'] as const;
+const YEAR_SEC = 366 * 86_400;
+export const FlapRequestSchema = Type.Object(
+  {
+    downSec: Type.Number({ exclusiveMinimum: 0, maximum: YEAR_SEC, description: 'Length of each outage, plan seconds.' }),
+    startSec: Type.Optional(Type.Number({ minimum: -100 * YEAR_SEC, maximum: 100 * YEAR_SEC, description: 'Plan second the first outage starts (the emulator\'s plan seconds, GET /state); default now.' })),
+    everySec: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: YEAR_SEC, description: 'Period of repeated outages; must exceed downSec.' })),
+    count: Type.Optional(Type.Integer({ minimum: 1, maximum: FLAP_REPEATS_MAX, description: 'Outages in all (default 1).' })),
+  },
+  { additionalProperties: false },
+);
+const flapChecker = TypeCompiler.Compile(FlapRequestSchema);
+
+const ACTIONS = ['cut', 'restore', 'freeze', 'unfreeze', 'delay', 'flap'] as const;
 type Action = (typeof ACTIONS)[number];
 
 export interface LinkControlApiOptions {
@@ -167,7 +183,15 @@ export class LinkControlApi {
     allow(method, ['POST']);
     const body = await readBody(request);
     let links: LinkStatus[];
-    if (action === 'delay') {
+    if (action === 'flap') {
+      const value = parseJsonBody(body, request);
+      if (!flapChecker.Check(value)) {
+        const error = flapChecker.Errors(value).First()!;
+        const field = error.path.replace(/^\//, '') || 'body';
+        throw new HttpProblem(400, 'ORBITFED_LINK_CONTROL_INVALID', `${field}: ${error.message} (got ${JSON.stringify(error.value)?.slice(0, 60) ?? 'nothing'})`);
+      }
+      links = control.flap(selector, value);
+    } else if (action === 'delay') {
       const value = parseJsonBody(body, request);
       if (!delayChecker.Check(value)) {
         const error = delayChecker.Errors(value).First()!;
@@ -182,7 +206,7 @@ export class LinkControlApi {
       }
       links = control[action](selector);
     }
-    this.#log.info({ action, selector, ...(action === 'delay' ? { body: body.toString('utf8') } : {}) }, 'control action');
+    this.#log.info({ action, selector, ...(action === 'delay' || action === 'flap' ? { body: body.toString('utf8') } : {}) }, 'control action');
     sendJson(response, 200, { action, links });
   }
 

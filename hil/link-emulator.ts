@@ -30,10 +30,10 @@ import {
 import type { ContactPlan } from '../contact-plans/index.ts';
 import { formatHostPort, type HostPort } from '../dtn/index.ts';
 import { LinkPipe, type PipeConditions } from './link-pipe.ts';
-import type { LinkMap, MappedLink } from './link-map.ts';
+import { FLAP_REPEATS_MAX, type LinkMap, type MappedLink } from './link-map.ts';
 import {
-  directedSchedule, directionParameters, linkTimelines, planClockOf, type DirectedSchedule, type DirectionParameters, type LinkAvailability,
-  type LinkTimeline, type PlanClock,
+  directedSchedule, directionParameters, flapOutages, LinkTimeline, linkTimelines, OUTAGES_PER_LINK_MAX, planClockOf, type DirectedSchedule, type DirectionParameters,
+  type LinkAvailability, type PlanClock,
 } from './link-schedule.ts';
 
 /** A timer never waits longer than this; past it, the link re-reads its schedule (setTimeout's limit is ~24.8 days). */
@@ -49,6 +49,21 @@ export type LinkSelector = { readonly from: number; readonly to: number } | 'all
 
 /** Why a connection ended before both sides closed it. */
 export type CutReason = 'contact-end' | 'outage' | 'control' | 'target-unreachable' | 'reset' | 'stopped';
+export const CUT_REASONS: readonly CutReason[] = ['contact-end', 'outage', 'control', 'target-unreachable', 'reset', 'stopped'];
+
+/** Flap requests one emulator accepts while it runs (each adds outages to the links it names). */
+export const RUNTIME_FLAPS_MAX = 10_000;
+
+/**
+ * An outage added while the emulator runs (`flap`): from plan second `startSec` (default: now),
+ * `downSec` long, `count` times (default 1) `everySec` apart (> downSec).
+ */
+export interface FlapRequest {
+  readonly startSec?: number | undefined;
+  readonly downSec: number;
+  readonly everySec?: number | undefined;
+  readonly count?: number | undefined;
+}
 
 export interface LinkStatus {
   readonly from: number;
@@ -71,6 +86,10 @@ export interface LinkStatus {
   readonly bytesRelayed: Readonly<Record<Direction, number>>;
   readonly bytesQueued: Readonly<Record<Direction, number>>;
   readonly bytesDropped: number;
+  /** Times a flap or a drop took the link down while its contact was open (and up). */
+  readonly outagesDuringContact: number;
+  /** Connections the emulator reset, by reason. */
+  readonly connectionsCut: Readonly<Record<CutReason, number>>;
 }
 
 export interface EmulatorStatus {
@@ -125,7 +144,8 @@ function linkMetrics(registry: MetricsRegistry): LinkMetrics {
 class EmulatedLink {
   readonly mapped: MappedLink;
   readonly labels: Record<string, string>;
-  readonly timeline: LinkTimeline;
+  /** Replaced (never edited) when a flap is added at run time. */
+  timeline: LinkTimeline;
   readonly forward: DirectedSchedule;
   readonly reverse: DirectedSchedule;
   listen: HostPort;
@@ -141,6 +161,8 @@ class EmulatedLink {
   connectionsAccepted = 0;
   readonly bytesRelayed: Record<Direction, number> = { forward: 0, reverse: 0 };
   bytesDropped = 0;
+  outagesDuringContact = 0;
+  readonly connectionsCut = Object.fromEntries(CUT_REASONS.map((r) => [r, 0])) as Record<CutReason, number>;
   timer: TimerHandle | undefined;
   relistenTimer: TimerHandle | undefined;
   nextChangeMs = Number.POSITIVE_INFINITY;
@@ -170,6 +192,7 @@ export class LinkEmulator {
   #planClock: PlanClock | undefined;
   #started = false;
   #stopped = false;
+  #runtimeFlaps = 0;
 
   constructor(options: LinkEmulatorOptions) {
     this.#plan = options.plan;
@@ -281,6 +304,37 @@ export class LinkEmulator {
     });
   }
 
+  /**
+   * Adds scheduled outages to the links (as the map's `flaps` do, but while running): the link goes
+   * down at each outage, its connections reset (reason `outage`), and comes back when the plan says.
+   * Throws ORBITFED_LINK_CONTROL_INVALID for a malformed request or past RUNTIME_FLAPS_MAX requests.
+   */
+  flap(selector: LinkSelector, request: FlapRequest): LinkStatus[] {
+    const { downSec } = request;
+    const count = request.count ?? 1;
+    const everySec = request.everySec ?? downSec;
+    const invalid = (field: string, message: string): never => {
+      throw new OrbitfedError('ORBITFED_LINK_CONTROL_INVALID', `${field}: ${message}`, { field });
+    };
+    if (!(Number.isFinite(downSec) && downSec > 0)) invalid('downSec', `must be a number of plan seconds > 0 (got ${downSec})`);
+    if (!(Number.isInteger(count) && count >= 1 && count <= FLAP_REPEATS_MAX)) invalid('count', `must be a whole number from 1 to ${FLAP_REPEATS_MAX} (got ${count})`);
+    if (count > 1 && !(Number.isFinite(everySec) && everySec > downSec)) invalid('everySec', `must exceed downSec (${downSec}) when count > 1 (got ${request.everySec})`);
+    if (request.startSec !== undefined && !Number.isFinite(request.startSec)) invalid('startSec', `must be a plan second (got ${request.startSec})`);
+    if (this.#runtimeFlaps >= RUNTIME_FLAPS_MAX) invalid('flap', `this emulator already took ${RUNTIME_FLAPS_MAX} flaps`);
+    for (const link of this.#select(selector)) {
+      if (link.timeline.outages.length + count > OUTAGES_PER_LINK_MAX) invalid('count', `link ${link.name} would have more than ${OUTAGES_PER_LINK_MAX} outages`);
+    }
+    return this.#apply(selector, (link) => {
+      const nowMs = this.#clock.now();
+      const startSec = request.startSec ?? this.#planClock!.planSecAt(nowMs);
+      const outages = flapOutages([{ from: undefined, to: undefined, startSec, downSec, everySec, count }], link.mapped);
+      link.timeline = new LinkTimeline(link.timeline.windows, [...link.timeline.outages, ...outages]);
+      this.#runtimeFlaps += 1;
+      this.#log.info({ link: link.name, startSec, downSec, everySec, count }, 'flap added');
+      this.#evaluate(link, nowMs);
+    });
+  }
+
   /** Sets the delay added on top of the light time, for frames sent from now on. */
   setExtraDelay(selector: LinkSelector, extraDelayMs: number, directions: readonly Direction[]): LinkStatus[] {
     if (!(Number.isFinite(extraDelayMs) && extraDelayMs >= 0)) {
@@ -365,6 +419,8 @@ export class LinkEmulator {
       bytesRelayed: { ...link.bytesRelayed },
       bytesQueued: this.#queuedBytes(link),
       bytesDropped: link.bytesDropped,
+      outagesDuringContact: link.outagesDuringContact,
+      connectionsCut: { ...link.connectionsCut },
     };
   }
 
@@ -403,6 +459,7 @@ export class LinkEmulator {
     link.up = up;
     link.availability = availability;
     if (wasUp && !up) {
+      if (availability === 'outage') link.outagesDuringContact += 1;
       this.#cutAll(link, availability === 'no-contact' ? 'contact-end' : availability === 'outage' ? 'outage' : 'control');
       this.#closeListener(link);
       this.#log.info({ link: link.name, planSec, reason: availability }, initial ? 'link down at start' : 'link down');
@@ -497,6 +554,7 @@ export class LinkEmulator {
         link.connections.delete(closed);
         link.bytesDropped += dropped.forward + dropped.reverse;
         if (reason !== undefined) {
+          link.connectionsCut[reason] += 1;
           this.#metrics?.connectionsCut.inc({ ...link.labels, reason });
           for (const direction of DIRECTIONS) if (dropped[direction] > 0) this.#metrics?.bytesDropped.inc({ ...link.labels, direction }, dropped[direction]);
           this.#log.info({ link: link.name, reason, droppedBytes: dropped.forward + dropped.reverse }, 'connection cut');

@@ -1,7 +1,8 @@
 // A scenario's report: JSON for machines (the run's record without the bulky inputs, and the
 // checks), and one self-contained HTML page for people — the verdict, the checks, and a timeline
-// drawn as inline SVG (no script, no CDN): each station's passes, each job's states from
-// submission to its end, the faults and the process exits, on the plan time axis.
+// drawn as inline SVG (no script, no CDN): each station's passes (with the link outages of flaps,
+// drops and `flap` faults under them), each job's states from submission to its end, the faults and
+// the process exits, on the plan time axis.
 import { writeFileSync } from 'node:fs';
 import type { CheckResult } from './scenario-checks.ts';
 import type { ScenarioRecord } from './scenario-runner.ts';
@@ -20,6 +21,7 @@ export interface ScenarioReport {
   readonly exits: ScenarioRecord['exits'];
   readonly ledger: ScenarioRecord['ledger'];
   readonly nodes: ScenarioRecord['nodes'];
+  readonly links: ScenarioRecord['links'];
 }
 
 export function scenarioReport(record: ScenarioRecord, checks: readonly CheckResult[]): ScenarioReport {
@@ -27,6 +29,7 @@ export function scenarioReport(record: ScenarioRecord, checks: readonly CheckRes
     scenario: record.scenario.file.name, ok: checks.every((c) => c.ok), dir: record.dir, timeBase: record.timeBase,
     planStartMs: record.planStartMs, endMs: record.endMs, planHash: record.planHash, checks,
     submissions: record.submissions, faults: record.faults, exits: record.exits, ledger: record.ledger, nodes: record.nodes,
+    links: record.links,
   };
 }
 
@@ -45,6 +48,8 @@ const STATE_COLOURS: Readonly<Record<string, string>> = {
 
 interface Row { readonly label: string; readonly svg: string }
 
+const OUTAGE_COLOUR = '#d64545';
+
 /** Room above the rows for the fault labels. */
 const TOP_PX = 44;
 
@@ -57,11 +62,16 @@ export function timelineSvg(record: ScenarioRecord, widthPx = 1100): string {
   const endMs = Math.max(record.endMs, startMs + 1);
   const x = (ms: number): number => labelPx + ((Math.min(Math.max(ms, startMs), endMs) - startMs) / (endMs - startMs)) * (widthPx - labelPx - 10);
   const rows: Row[] = [];
-  const stations = record.nodes.filter((n) => n.kind === 'ground').map((n) => n.id);
+  const stations = record.nodes.filter((n) => n.kind === 'ground');
+  const outages = record.links?.outages ?? [];
+  const outageBar = (o: (typeof outages)[number]): string => `<rect x="${x(o.startMs).toFixed(1)}" y="11" width="${Math.max(1.5, x(o.endMs) - x(o.startMs)).toFixed(1)}" height="5" fill="${OUTAGE_COLOUR}">`
+    + `<title>${escapeHtml(`${o.cause === 'fault' ? 'flap fault' : o.cause} ${o.link}: down ${iso(o.startMs)} – ${iso(o.endMs)}`)}</title></rect>`;
   for (const station of stations) {
-    const bars = record.contacts.filter((c) => c.to === station && c.endMs > startMs && c.startMs < endMs)
-      .map((c) => `<rect x="${x(c.startMs).toFixed(1)}" width="${Math.max(1, x(c.endMs) - x(c.startMs)).toFixed(1)}" height="10" fill="#4aa3c7"><title>${escapeHtml(`${c.from} → ${station}: ${iso(c.startMs)} – ${iso(c.endMs)}`)}</title></rect>`);
-    rows.push({ label: `passes at ${station}`, svg: bars.join('') });
+    const bars = record.contacts.filter((c) => c.to === station.id && c.endMs > startMs && c.startMs < endMs)
+      .map((c) => `<rect x="${x(c.startMs).toFixed(1)}" width="${Math.max(1, x(c.endMs) - x(c.startMs)).toFixed(1)}" height="10" fill="#4aa3c7"><title>${escapeHtml(`${c.from} → ${station.id}: ${iso(c.startMs)} – ${iso(c.endMs)}`)}</title></rect>`);
+    // Under the passes: outages of this station's links (either direction), and those of every link.
+    const touches = (link: string): boolean => link === 'all' || link.split('→').includes(String(station.ipn));
+    rows.push({ label: `passes at ${station.id}`, svg: bars.join('') + outages.filter((o) => touches(o.link)).map(outageBar).join('') });
   }
   for (const s of record.submissions) {
     const states: { atMs: number; state: string }[] = [{ atMs: s.submittedMs, state: s.status === 201 ? 'submitted' : 'failed' }];
@@ -123,12 +133,30 @@ td,th{border:1px solid #ddd;padding:.25rem .5rem;font-size:.85rem;vertical-align
 <h1>Scenario <code>${escapeHtml(report.scenario)}</code>: <span class="${report.ok ? 'ok' : 'bad'}">${report.ok ? 'every invariant held' : 'invariants broken'}</span></h1>
 <p>Plan time ${iso(report.planStartMs)} – ${iso(report.endMs)} at ${report.timeBase.timeScale}× · plan ${escapeHtml(report.planHash.slice(0, 12))} · ${escapeHtml(report.dir)}</p>
 <table><tr><th></th><th>invariant</th><th>details</th></tr>${checks}</table>
-<h2>Timeline</h2><p class="legend">${legend} <span><i style="background:#4aa3c7"></i>pass (downlink contact)</span></p>
+<h2>Timeline</h2><p class="legend">${legend} <span><i style="background:#4aa3c7"></i>pass (downlink contact)</span> <span><i style="background:${OUTAGE_COLOUR}"></i>link outage (flap, drop)</span></p>
 <div class="scroll">${timelineSvg(record)}</div>
+${linksHtml(record)}
 <h2>Jobs</h2>
 <table><tr><th>job</th><th>tenant</th><th>submitted</th><th>HTTP</th><th>state</th><th>node</th><th>result at</th><th>reason</th></tr>${jobs}</table>
 </body></html>
 `;
+}
+
+/** The link faults: how many outages of each cause, and how many of them hit an open contact. */
+function linksHtml(record: ScenarioRecord): string {
+  const links = record.links;
+  if (links === undefined) return '';
+  const names = { flap: 'scheduled flap', drop: 'drop', fault: 'flap fault' } as const;
+  const byCause = (['flap', 'drop', 'fault'] as const).map((cause) => {
+    const n = links.outages.filter((o) => o.cause === cause).length;
+    return `${n} ${names[cause]}${n === 1 ? '' : 's'}`;
+  }).join(', ');
+  const hit = links.status?.filter((l) => l.outagesDuringContact > 0) ?? [];
+  const counters = links.status === undefined ? `the emulator could not be read: ${escapeHtml(links.statusError ?? '')}`
+    : `${hit.reduce((n, l) => n + l.outagesDuringContact, 0)} outages hit an open contact on ${hit.length} links, resetting ${hit.reduce((n, l) => n + l.connectionsCutByOutage, 0)} connections`
+      + (hit.length === 0 ? '' : ` (${hit.slice(0, 20).map((l) => `${l.from}→${l.to}: ${l.outagesDuringContact}`).join(', ')}${hit.length > 20 ? ', …' : ''})`);
+  const drops = links.drops === undefined ? 'no random drops' : `drops: probability ${links.drops.probabilityPerContact} per contact, ${links.drops.downSec} s each, seed ${links.seed}`;
+  return `<h2>Links</h2><p>Outages in the run: ${byCause}${links.outagesLeftOff > 0 ? ` (and ${links.outagesLeftOff} more not drawn)` : ''}; ${escapeHtml(drops)}.<br>Link emulator: ${counters}.</p>`;
 }
 
 /** Writes the JSON and the HTML report; returns their paths. */

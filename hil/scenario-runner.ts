@@ -20,10 +20,14 @@ import { apiRequest } from './demo-session.ts';
 import { Federation } from './federation.ts';
 import type { ProcessExit } from './federation-process.ts';
 import type { FederationSpec } from './federation-spec.ts';
-import type { Scenario, ScenarioFault } from './scenario-file.ts';
+import { loadLinkMapFile, type LinkMap } from './link-map.ts';
+import { linkTimelines } from './link-schedule.ts';
+import type { Scenario, ScenarioFault, ScenarioFlap } from './scenario-file.ts';
 
 /** Pages of job events read at most per job. */
 const EVENT_PAGES_MAX = 20;
+/** Link outages kept in the record (and drawn in the report) at most; the rest are counted. */
+export const LINK_OUTAGE_RECORDS_MAX = 5_000;
 
 export interface SubmissionRecord {
   readonly index: number;
@@ -50,6 +54,47 @@ export interface FaultRecord {
   readonly appliedMs: number;
   readonly doneMs: number;
   readonly error: string | undefined;
+}
+
+/** A scheduled flap of the scenario's `links`, as handed to the link emulator. */
+export interface LinkFlapRecord {
+  readonly index: number;
+  readonly flap: ScenarioFlap;
+  /** Plan time of its first outage. */
+  readonly startMs: number;
+  /** Why the emulator did not take it, if it did not. */
+  readonly error: string | undefined;
+}
+
+/** One outage of a link in the run: a scheduled flap, a seeded drop, or a `flap` fault. */
+export interface LinkOutageRecord {
+  /** "from→to" (ipn numbers), or "all". */
+  readonly link: string;
+  readonly cause: 'flap' | 'drop' | 'fault';
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+/** What the link emulator counted, read at the end of the run. */
+export interface LinkEndStatus {
+  readonly from: number;
+  readonly to: number;
+  /** Times a flap or drop took the link down while its contact was open. */
+  readonly outagesDuringContact: number;
+  /** Connections reset by those outages. */
+  readonly connectionsCutByOutage: number;
+}
+
+export interface LinksRecord {
+  readonly seed: number;
+  readonly drops: Scenario['links']['drops'];
+  readonly flaps: readonly LinkFlapRecord[];
+  /** In time order, at most LINK_OUTAGE_RECORDS_MAX. */
+  readonly outages: readonly LinkOutageRecord[];
+  readonly outagesLeftOff: number;
+  /** Every emulated link's counters at the end (undefined when the emulator could not be read). */
+  readonly status: readonly LinkEndStatus[] | undefined;
+  readonly statusError: string | undefined;
 }
 
 export interface ExitRecord {
@@ -96,6 +141,8 @@ export interface ScenarioRecord {
   readonly accounts: readonly string[];
   readonly federationSpec: FederationSpec;
   readonly inputs: Federation['inputs'];
+  /** The link emulator's faults and counters (federations with agents). */
+  readonly links?: LinksRecord | undefined;
 }
 
 export interface ScenarioRunOptions {
@@ -136,6 +183,8 @@ export function federationSpecOf(scenario: Scenario, planStartMs: number): Feder
     mqttPortPreferred: 0,
     agents: scenario.agents,
     logLevel: 'info',
+    linkFaults: { seed: scenario.links.seed, drops: scenario.links.drops },
+    orbitalNamespaces: scenario.namespaces,
   };
 }
 
@@ -175,14 +224,21 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
     },
   });
   const processNames = new Set(federation.processes.map((p) => p.name));
+  const linkMap = federation.agentFiles === undefined ? undefined : await loadLinkMapFile(federation.agentFiles.linkMapPath);
+  const checkLink = (end: { from: number | 'all'; to: number | 'all' }, field: string): void => {
+    if (linkMap === undefined) throw new OrbitfedError('ORBITFED_SCENARIO_INVALID', 'link faults act on the link emulator, which runs only with agents (agents: true)', { file: scenario.path, field });
+    if ((end.from === 'all') !== (end.to === 'all')) {
+      throw new OrbitfedError('ORBITFED_SCENARIO_INVALID', 'name one directed link (from and to are nodes) or all of them (both all)', { file: scenario.path, field });
+    }
+    if (end.from !== 'all' && !linkMap.links.some((l) => l.from === end.from && l.to === end.to)) {
+      const pairs = [...new Set(linkMap.links.map((l) => `${l.from}→${l.to}`))];
+      throw new OrbitfedError('ORBITFED_SCENARIO_INVALID', `the link emulator has no link ${end.from}→${end.to} (a station–satellite pair with contacts in the plan); it has ${pairs.slice(0, 12).join(', ')}${pairs.length > 12 ? ', …' : ''}`, { file: scenario.path, field });
+    }
+  };
+  scenario.links.flaps.forEach((flap, i) => checkLink(flap, `/links/flaps/${i}`));
   scenario.faults.forEach((fault, i) => {
-    if (fault.kind === 'partition') {
-      if (federation.linkControlUrl === undefined) {
-        throw new OrbitfedError('ORBITFED_SCENARIO_INVALID', 'a partition cuts a link of the link emulator, which runs only with agents (agents: true)', { file: scenario.path, field: `/faults/${i}` });
-      }
-      if ((fault.from === 'all') !== (fault.to === 'all')) {
-        throw new OrbitfedError('ORBITFED_SCENARIO_INVALID', 'a partition cuts one directed link (from and to are nodes) or all of them (both all)', { file: scenario.path, field: `/faults/${i}` });
-      }
+    if (fault.kind === 'partition' || fault.kind === 'flap') {
+      checkLink(fault, `/faults/${i}`);
       return;
     }
     if (!processNames.has(fault.process)) {
@@ -192,6 +248,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
   progress(`federation in ${dir}: ${federation.processes.length} processes, plan ${federation.inputs.plan.hash.slice(0, 12)} (${federation.inputs.plan.contacts.length} contacts)`);
   const submissions: SubmissionRecord[] = [];
   const faults: FaultRecord[] = [];
+  const flaps: LinkFlapRecord[] = [];
   try {
     await federation.start(options.signal);
     const timeBase = federation.timeBase;
@@ -200,6 +257,22 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
     // The scenario's second 0 is when every process serves, not when the time base began.
     const runningMs = plan.now();
     progress(`running; plan time ${new Date(runningMs).toISOString()} at ${timeBase.timeScale}×`);
+    // Scheduled flaps are plan seconds of the emulator's plan (epoch: the plan's own), known only now.
+    const linkEpochMs = federation.inputs.plan.epochMs ?? federation.spec.planStartMs;
+    for (const [index, flap] of scenario.links.flaps.entries()) {
+      const startMs = runningMs + flap.atSec * 1000;
+      let error: string | undefined;
+      try {
+        await linkControl(federation, linkPath(flap), 'flap', options.signal, {
+          startSec: (startMs - linkEpochMs) / 1000, downSec: flap.downSec,
+          ...(flap.everySec === undefined ? {} : { everySec: flap.everySec }), ...(flap.count === undefined ? {} : { count: flap.count }),
+        });
+      } catch (cause) {
+        error = (cause as Error).message;
+      }
+      flaps.push({ index, flap, startMs, error });
+      progress(`links: flap ${linkName(flap)} from t+${flap.atSec}s, ${flap.downSec}s down${(flap.count ?? 1) > 1 ? `, ${flap.count} times every ${flap.everySec}s` : ''}${error === undefined ? '' : `: ${error}`}`);
+    }
     const waitUntil = async (planMs: number): Promise<void> => {
       const leftMs = planMs - plan.now();
       if (leftMs > 0) await plan.sleep(leftMs as DurationMs, options.signal);
@@ -222,7 +295,7 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
           error = (cause as Error).message;
         }
         faults.push({ index: action.index, fault: action.fault, plannedMs, appliedMs, doneMs: plan.now(), error });
-        const target = 'process' in action.fault ? action.fault.process : `${action.fault.from} → ${action.fault.to}`;
+        const target = 'process' in action.fault ? action.fault.process : linkName(action.fault);
         progress(`t+${action.atSec}s ${action.fault.kind} ${target}${error === undefined ? '' : `: ${error}`}`);
       }
     }
@@ -230,13 +303,14 @@ export async function runScenario(options: ScenarioRunOptions): Promise<Scenario
     progress('run over; collecting jobs and the ledger');
     const collected = await Promise.all(submissions.map((s) => readBack(federation, clock, s, options.signal)));
     const ledger = await readLedger(federation, collected);
+    const links = linkMap === undefined ? undefined : await readLinks(federation, linkMap, scenario, runningMs, flaps, faults, options.signal);
     const endMs = plan.now();
     return {
       scenario, dir, timeBase, planStartMs, runningMs, endMs, planHash: federation.inputs.plan.hash,
       contacts: planContacts(federation),
       nodes: federation.inputs.nodes.map((n) => ({ id: n.id, kind: n.kind, ipn: n.ipn })),
       submissions: collected, faults, exits, ledger: ledger.records, commonHeight: ledger.commonHeight, accounts: ledger.accounts,
-      federationSpec: federation.spec, inputs: federation.inputs,
+      federationSpec: federation.spec, inputs: federation.inputs, links,
     };
   } finally {
     await federation.stop();
@@ -271,20 +345,79 @@ async function applyFault(federation: Federation, fault: AppliedFault, signal?: 
       await federation.restart(fault.process, signal);
       return;
     case 'partition':
-      await linkControl(federation, fault.from === 'all' ? 'all' : `${fault.from}/${fault.to}`, 'cut', signal);
+      await linkControl(federation, linkPath(fault), 'cut', signal);
       return;
     case 'heal':
-      await linkControl(federation, fault.from === 'all' ? 'all' : `${fault.from}/${fault.to}`, 'restore', signal);
+      await linkControl(federation, linkPath(fault), 'restore', signal);
+      return;
+    case 'flap':
+      // An outage from now (the emulator's plan time) for downSec: the link comes back by itself.
+      await linkControl(federation, linkPath(fault), 'flap', signal, { downSec: fault.downSec });
       return;
   }
 }
 
+type LinkEnds = { readonly from: number | 'all'; readonly to: number | 'all' };
+const linkPath = (end: LinkEnds): string => (end.from === 'all' ? 'all' : `${end.from}/${end.to}`);
+const linkName = (end: LinkEnds): string => (end.from === 'all' ? 'all' : `${end.from}→${end.to}`);
+
 /** POST /links/{from}/{to}/{action} (or /links/all/{action}) on the link emulator's control API. */
-async function linkControl(federation: Federation, link: string, action: 'cut' | 'restore', signal?: AbortSignal): Promise<void> {
+async function linkControl(federation: Federation, link: string, action: 'cut' | 'restore' | 'flap', signal?: AbortSignal, body?: Record<string, number>): Promise<void> {
   const url = `${federation.linkControlUrl}/links/${link}/${action}`;
-  const response = await fetch(url, { method: 'POST', ...(signal === undefined ? {} : { signal }) });
+  const response = await fetch(url, {
+    method: 'POST', ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }), ...(signal === undefined ? {} : { signal }),
+  });
   const text = await response.text();
   if (!response.ok) throw new OrbitfedError('ORBITFED_SCENARIO_LINK_CONTROL', `POST ${url}: ${response.status} ${text.slice(0, 300)}`);
+}
+
+/**
+ * The run's link outages (the scheduled flaps and `flap` faults as applied; the drops recomputed
+ * from the map and the plan exactly as the emulator draws them, link-schedule.ts) and the
+ * emulator's own counters, which say whether an outage really hit an open contact.
+ */
+async function readLinks(
+  federation: Federation, map: LinkMap, scenario: Scenario, runningMs: number, flaps: readonly LinkFlapRecord[], faults: readonly FaultRecord[], signal?: AbortSignal,
+): Promise<LinksRecord> {
+  const runEndMs = runningMs + scenario.file.durationSec * 1000;
+  const outages: LinkOutageRecord[] = [];
+  let outagesLeftOff = 0;
+  const add = (outage: LinkOutageRecord): void => {
+    if (outage.endMs <= runningMs || outage.startMs >= runEndMs) return;
+    if (outages.length < LINK_OUTAGE_RECORDS_MAX) outages.push(outage);
+    else outagesLeftOff += 1;
+  };
+  for (const f of flaps) {
+    if (f.error !== undefined) continue;
+    for (let k = 0; k < (f.flap.count ?? 1); k += 1) {
+      const startMs = f.startMs + k * (f.flap.everySec ?? 0) * 1000;
+      if (startMs >= runEndMs) break;
+      add({ link: linkName(f.flap), cause: 'flap', startMs, endMs: startMs + f.flap.downSec * 1000 });
+    }
+  }
+  for (const f of faults) {
+    if (f.fault.kind === 'flap' && f.error === undefined) add({ link: linkName(f.fault), cause: 'fault', startMs: f.appliedMs, endMs: f.appliedMs + f.fault.downSec * 1000 });
+  }
+  if (map.drops !== undefined) {
+    const epochMs = federation.inputs.plan.epochMs ?? federation.spec.planStartMs;
+    // The map holds no flaps (they went through the control API), so these outages are the drops alone.
+    linkTimelines(federation.inputs.plan, { ...map, flaps: [] }).forEach((timeline, i) => {
+      const link = map.links[i]!;
+      for (const o of timeline.outages) add({ link: `${link.from}→${link.to}`, cause: 'drop', startMs: epochMs + o.startSec * 1000, endMs: epochMs + o.endSec * 1000 });
+    });
+  }
+  outages.sort((a, b) => a.startMs - b.startMs);
+  let status: LinkEndStatus[] | undefined;
+  let statusError: string | undefined;
+  try {
+    const response = await fetch(`${federation.linkControlUrl}/links`, signal === undefined ? {} : { signal });
+    if (!response.ok) throw new Error(`GET /links: ${response.status}`);
+    const links = (await response.json()) as { from: number; to: number; outagesDuringContact: number; connectionsCut: { outage: number } }[];
+    status = links.map((l) => ({ from: l.from, to: l.to, outagesDuringContact: l.outagesDuringContact, connectionsCutByOutage: l.connectionsCut.outage }));
+  } catch (error) {
+    statusError = (error as Error).message;
+  }
+  return { seed: map.seed, drops: map.drops, flaps, outages, outagesLeftOff, status, statusError };
 }
 
 /** The job and its events as the API shows them at the end (a job accepted earlier must still be there). */

@@ -154,6 +154,57 @@ describe('link control API: faults', () => {
   });
 });
 
+describe('link control API: flaps at run time', () => {
+  it('takes a link down for a flap that starts now, resets its connections and counts the outage', async () => {
+    const client = await Client.open((await uplink()).listen);
+    await waitFor('the relay to connect', () => satellite.sockets.length === 1);
+    const reply = await call('POST', `${uplinkPath}/flap`, JSON.stringify({ downSec: 30 }));
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({ action: 'flap', links: [{ up: false, availability: 'outage', outagesDuringContact: 1 }] });
+    await waitFor('the flap to reset the connection', () => client.closed);
+    await service.emulator.settled();
+    await expect(Client.open((await uplink()).listen)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect((await call('GET', `/links/${SATELLITE}/${GROUND}`)).json).toMatchObject({ up: true, outagesDuringContact: 0 });
+    clock.advance(durationMs(30_000));
+    await service.emulator.settled();
+    expect(await uplink()).toMatchObject({ up: true, availability: 'up', connectionsCut: { outage: 1, control: 0 } });
+    expect((await call('GET', '/metrics')).text).toContain(`orbitfed_link_connections_cut_total{from="${GROUND}",to="${SATELLITE}",reason="outage"} 1`);
+  });
+
+  it('schedules repeated flaps on every link at given plan seconds', async () => {
+    const reply = await call('POST', '/links/all/flap', JSON.stringify({ startSec: 100, downSec: 10, everySec: 60, count: 3 }));
+    expect((reply.json as { links: LinkStatus[] }).links.map((l) => l.up)).toEqual([true, true]);
+    const seen: string[] = [];
+    for (const atSec of [99, 101, 111, 161, 221, 281]) {
+      clock.advance(durationMs(atSec * 1000 - (clock.now() - T0)));
+      await service.emulator.settled();
+      seen.push(`${atSec}:${(await uplink()).availability}`);
+    }
+    expect(seen).toEqual(['99:up', '101:outage', '111:up', '161:outage', '221:outage', '281:up']);
+    expect((await uplink()).outagesDuringContact).toBe(3);
+  });
+
+  it('refuses malformed flaps precisely and changes nothing', async () => {
+    const cases: [string, number, string][] = [
+      ['{}', 400, 'downSec'],
+      ['{"downSec": 0}', 400, 'downSec'],
+      ['{"downSec": "long"}', 400, 'downSec'],
+      ['{"downSec": 10, "count": 3}', 400, 'everySec'],
+      ['{"downSec": 10, "everySec": 5, "count": 2}', 400, 'everySec'],
+      ['{"downSec": 10, "count": 0.5}', 400, 'count'],
+      ['{"downSec": 10, "when": "now"}', 400, 'when'],
+      ['{"downSec": ', 400, 'not JSON'],
+    ];
+    for (const [body, status, mention] of cases) {
+      const reply = await call('POST', `${uplinkPath}/flap`, body);
+      expect(reply.status, body).toBe(status);
+      expect((reply.json as { detail: string }).detail, body).toContain(mention);
+    }
+    expect(await uplink()).toMatchObject({ up: true, availability: 'up', outagesDuringContact: 0 });
+    expect((await call('POST', '/links/7/8/flap', '{"downSec": 1}')).status).toBe(404);
+  });
+});
+
 describe('link control API: bad requests', () => {
   const problem = (reply: Reply) => reply.json as { status: number; code: string; detail: string; title: string };
 

@@ -44,6 +44,14 @@ describe('scenario files', () => {
     expect(loaded.faults.map((f) => f.kind)).toEqual(['crash', 'crash', 'start', 'start', 'partition']);
   });
 
+  it('loads the bundled link-faults sample: scheduled flaps, seeded drops and a flap fault', async () => {
+    const loaded = await loadScenarioFile(fileURLToPath(new URL('../../samples/scenarios/flapping-links.yaml', import.meta.url)));
+    expect(loaded.links.seed).toBe(7);
+    expect(loaded.links.flaps.map((f) => `${f.from}→${f.to}`)).toEqual(['all→all', '2→1000040697']);
+    expect(loaded.links.drops).toEqual({ probabilityPerContact: 1, downSec: 30 });
+    expect(loaded.faults.map((f) => f.kind)).toEqual(['flap']);
+  });
+
   it('puts submissions (count × everySec) and faults in time order, file order at the same instant', () => {
     const parsed = parseScenarioText(scenario(`jobs:
   - atSec: 100
@@ -93,6 +101,45 @@ faults:
     const late = refusal(scenario(`jobs:\n  - atSec: 3500\n    tenant: acme\n    count: 3\n    everySec: 60\n    deadlineAfterSec: 600\n${JOB}\n`));
     expect(late.message).toMatch(/the last submission \(3620 s\) is after the end of the run/);
     expect(refusal(scenario('faults:\n  - { atSec: 4000, kind: crash, process: scheduler }\n')).location.field).toBe('/faults/0/atSec');
+  });
+
+  it('reads link faults: scheduled flaps, seeded drops and a flap fault in time order', () => {
+    const parsed = parseScenarioText(scenario(`links:
+  seed: 7
+  flaps:
+    - { from: all, to: all, atSec: 300, downSec: 30, everySec: 600, count: 4 }
+    - { from: 2, to: 1000043013, atSec: 100, downSec: 20 }
+  drops: { probabilityPerContact: 0.5, downSec: 15 }
+faults:
+  - { atSec: 200, kind: flap, from: 1000025544, to: 1, downSec: 45 }
+`), { file: '/lab/s.yaml', what: 'scenario' });
+    expect(parsed.links).toEqual({
+      seed: 7,
+      flaps: [{ from: 'all', to: 'all', atSec: 300, downSec: 30, everySec: 600, count: 4 }, { from: 2, to: 1000043013, atSec: 100, downSec: 20 }],
+      drops: { probabilityPerContact: 0.5, downSec: 15 },
+    });
+    expect(scenarioActions(parsed).map((a) => `${a.atSec}:${a.kind === 'job' ? 'job' : a.fault.kind}`)).toEqual(['200:flap']);
+    expect(parseScenarioText(scenario(''), { file: '/lab/s.yaml', what: 'scenario' }).links).toEqual({ seed: 1, flaps: [], drops: undefined });
+  });
+
+  it('refuses link faults that cannot be applied, saying which and where', () => {
+    const cases: [string, string | RegExp, string][] = [
+      ['links:\n  flaps:\n    - { from: all, to: 3, atSec: 5, downSec: 10 }\n', /one directed link .* or every link/, '/links/flaps/0'],
+      ['links:\n  flaps:\n    - { from: 1, to: 2, atSec: 5, downSec: 10, count: 3 }\n', 'need everySec', '/links/flaps/0/everySec'],
+      ['links:\n  flaps:\n    - { from: 1, to: 2, atSec: 5, downSec: 10, everySec: 10, count: 3 }\n', 'must exceed downSec', '/links/flaps/0/everySec'],
+      ['links:\n  flaps:\n    - { from: 1, to: 2, atSec: 4000, downSec: 10 }\n', 'after the end of the run', '/links/flaps/0/atSec'],
+      ['faults:\n  - { atSec: 5, kind: flap, from: 1, to: all, downSec: 10 }\n', /one directed link/, '/faults/0'],
+      ['agents: false\nlinks:\n  drops: { probabilityPerContact: 1, downSec: 10 }\n', 'runs only with agents', '/links'],
+      ['agents: false\nfaults:\n  - { atSec: 5, kind: flap, from: 1, to: 2, downSec: 10 }\n', 'runs only with agents', '/faults'],
+    ];
+    for (const [body, message, field] of cases) {
+      const error = refusal(scenario(body));
+      expect(error.code, body).toBe('ORBITFED_SCENARIO_INVALID');
+      expect(error.message, body).toMatch(message);
+      expect(error.location.field, body).toBe(field);
+    }
+    expect(refusal(scenario('links:\n  drops: { probabilityPerContact: 1.5, downSec: 10 }\n')).message).toMatch(/\/links\/drops\/probabilityPerContact/);
+    expect(refusal(scenario('faults:\n  - { atSec: 5, kind: flap, from: 1, to: 2 }\n')).message).toMatch(/\/faults\/0/);
   });
 
   it('refuses a file that is not YAML, with its line', () => {
