@@ -35,6 +35,15 @@ export function sleepOn(clock: Clock, delayMs: DurationMs, signal?: AbortSignal)
   });
 }
 
+/**
+ * Resolves on the event loop's next turn (setImmediate), after every queued microtask and any I/O
+ * callback already due: what a simulation on a `VirtualClock` awaits between two instants so that
+ * the promise chains one timer started finish before virtual time moves on (hil/virtual-clock.ts).
+ */
+export function nextEventLoopTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** setTimeout's longest delay (2^31 − 1 ms); longer waits are made of several. */
 const REAL_TIMER_MS_MAX = 2 ** 31 - 1;
 

@@ -60,8 +60,8 @@ const BATCH_MAX_LIMIT = 10_000;
 export interface ReceiptGatewayOptions {
   /** The queue's SQLite file. */
   readonly queuePath: string;
-  /** Clients of the validators' RPC, tried in turn. */
-  readonly validators: readonly ValidatorClient[];
+  /** Clients of the validators' RPC (or in-process stand-ins: hil's swarm), tried in turn. */
+  readonly validators: readonly Pick<ValidatorClient, 'submit' | 'baseUrl'>[];
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics?: MetricsRegistry | undefined;

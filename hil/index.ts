@@ -41,3 +41,20 @@ export { checkScenario } from './scenario-checks.ts';
 export type { ScenarioReport } from './scenario-report.ts';
 export { reportHtml, reportJson, scenarioReport, timelineSvg, writeScenarioReport } from './scenario-report.ts';
 
+// Virtual-time swarm mode: the same scenario in one process, seeded and deterministic, random faults.
+export { settleProcess, SimulationClock } from './virtual-clock.ts';
+export type { SimulatedRuntimeOptions } from './virtual-runtime.ts';
+export { SimulatedRuntime, simulatedWorkload } from './virtual-runtime.ts';
+export type { ValidatorNetworkFaults, VirtualGenesisOptions, VirtualValidatorsOptions } from './virtual-validators.ts';
+export { InProcessValidatorClient, VALIDATOR_NETWORK_QUIET, virtualGenesis, VirtualValidators } from './virtual-validators.ts';
+export type { VirtualFederationOptions, VirtualProcessKind, VirtualScheduler } from './virtual-federation.ts';
+export { IncarnationClock, VIRTUAL_SCHEDULER_IPN, VirtualFederation } from './virtual-federation.ts';
+export type { VirtualInputs, VirtualRunOptions, VirtualRunResult } from './virtual-run.ts';
+export { loadVirtualInputs, runVirtualScenario, SWARM_SEED_MAX } from './virtual-run.ts';
+export type { SwarmFaultInputs, SwarmFaultKind, SwarmFaultPlan } from './swarm-faults.ts';
+export { drawSwarmFaults, SWARM_FAULT_KINDS, SWARM_FAULTS_MAX } from './swarm-faults.ts';
+export { SwarmTrace, TRACE_LINES_KEPT_MAX } from './swarm-trace.ts';
+export type { VirtualReport } from './swarm-report.ts';
+export { replayCommand, writeVirtualReport } from './swarm-report.ts';
+export type { SeedOutcome, SeedRange, SwarmOptions } from './swarm-run.ts';
+export { parseSeedRange, runSwarm, SWARM_SEEDS_MAX } from './swarm-run.ts';

@@ -112,12 +112,24 @@ function checkEscrows(record: ScenarioRecord): CheckResult {
     if (new Set(statuses).size > 1) violations.push(`${label(s)}: escrow ${placement.escrowId} differs between validators: ${statuses.join(', ')}`);
     if (statuses.includes('missing')) violations.push(`${label(s)}: escrow ${placement.escrowId} is not on the chain`);
     if (statuses[0] === 'posted') posted += 1;
-    if (statuses[0] === 'posted' && s.finalJob?.state !== 'succeeded' && s.finalJob?.state !== 'failed') {
+    if (statuses[0] === 'posted' && s.finalJob?.state !== 'succeeded' && s.finalJob?.state !== 'failed' && !slashedForLateResult(s)) {
       violations.push(`${label(s)}: escrow ${placement.escrowId} was paid out but the job ${String(s.finalJob?.state)}`);
     }
   }
   if (reachable.length === 0) violations.push('no validator answered at the end');
   return result('escrows', 'Every escrow on the chain, the same everywhere; each receipt settled at most once', violations, `${checked} escrows agree on ${reachable.length} validators; ${posted} settled by receipts`);
+}
+
+/**
+ * A receipt pays for the run, so a job whose node ran it (and was paid) but whose result came too
+ * late expires with its escrow posted; the scheduler must then have reported the missed deadline and
+ * the ledger applied it (the node's stake slashed, consensus/README.md). That is the only way paid
+ * and expired may go together.
+ */
+function slashedForLateResult(s: ScenarioRecord['submissions'][number]): boolean {
+  if (s.finalJob?.state !== 'expired') return false;
+  const expired = s.events.find((e) => e.type === 'expired')?.detail as { escrow?: unknown; ledger?: unknown } | undefined;
+  return expired?.escrow === 'sla-reported' && expired.ledger === 'applied';
 }
 
 function checkMoney(record: ScenarioRecord): CheckResult {
@@ -162,6 +174,7 @@ function checkProcesses(record: ScenarioRecord): CheckResult {
   const violations = [
     ...record.exits.filter((e) => !e.expected).map((e) => `${e.name} died unasked at ${new Date(e.atMs).toISOString()} (${e.signal ?? `exit ${e.code}`}): ${e.logTail.split('\n').slice(-3).join(' | ')}`),
     ...record.faults.filter((f) => f.error !== undefined).map((f) => `fault ${f.index} (${f.fault.kind}) was not applied: ${f.error}`),
+    ...(record.links?.flaps ?? []).filter((f) => f.error !== undefined).map((f) => `links.flaps[${f.index}] was not applied: ${f.error}`),
   ];
   return result('processes', 'No process died unasked; every fault applied', violations, `${record.faults.length} faults applied; ${record.exits.length} exits, all asked for`);
 }

@@ -37,11 +37,14 @@ export type { CatalogOptions, JobLifecycleDeps, JobLifecycleOptions, JobResult, 
 export { ACTIVE_STATES, checkTransition, FINISHED_STATES, isFinished, JOB_LIFECYCLE_OPTIONS_DEFAULT, JOB_STATES, JobLifecycle } from './job-lifecycle.ts';
 export type { EscrowLedger, EscrowOutcome, EscrowRequest, EscrowView, InProcessEscrowLedgerOptions, SlaViolationReport } from './escrow-ledger.ts';
 export { InProcessEscrowLedger, providerAccountId, tenantAccountId } from './escrow-ledger.ts';
+export type { EscrowValidatorClient, ValidatorEscrowLedgerOptions } from './validator-escrow-ledger.ts';
+export { ValidatorEscrowLedger } from './validator-escrow-ledger.ts';
 export type { Principal, SignedRequestParts } from './tenants.ts';
 export { API_REQUEST_DOMAIN, apiKeySha256, newApiKey, requestSigningBytes, signRequest, TENANT_ID_PATTERN, TenantDirectory } from './tenants.ts';
 export type { Problem } from './problem.ts';
 export { ApiProblem, PROBLEM_CONTENT_TYPE, ProblemSchema } from './problem.ts';
 export type { ApiApp, ApiDeps, ApiLimits } from './api.ts';
+export { eventView, jobView, NodeNames } from './api-views.ts';
 export type { SchedulerConfig, SchedulerConfigFile } from './scheduler-config.ts';
 export { loadSchedulerConfig, resolveSchedulerConfig, SchedulerConfigSchema } from './scheduler-config.ts';
 import type { SchedulerService, SchedulerServiceOptions } from './scheduler-service.ts';

@@ -10,19 +10,24 @@ import {
   type SlaViolationReport,
 } from './escrow-ledger.ts';
 
+/** What the escrow ledger asks of a validator: its RPC client, or an in-process stand-in (hil's swarm). */
+export type EscrowValidatorClient = Pick<ValidatorClient, 'submit' | 'account' | 'escrow' | 'pendingEscrows' | 'node'>;
+
 export interface ValidatorEscrowLedgerOptions {
   /** A validator's RPC, e.g. http://127.0.0.1:26601. */
   readonly rpcUrl: string;
+  /** Talk to this client instead of the RPC at `rpcUrl` (then only named in errors). */
+  readonly client?: EscrowValidatorClient | undefined;
   /** How long to wait for a commit; default 20 s. */
   readonly commitTimeoutMs?: number;
 }
 
 export class ValidatorEscrowLedger implements EscrowLedger {
-  readonly #client: ValidatorClient;
+  readonly #client: EscrowValidatorClient;
   readonly #commitTimeoutMs: number;
 
   constructor(options: ValidatorEscrowLedgerOptions) {
-    this.#client = new ValidatorClient(options.rpcUrl);
+    this.#client = options.client ?? new ValidatorClient(options.rpcUrl);
     this.#commitTimeoutMs = options.commitTimeoutMs ?? 20_000;
   }
 
