@@ -1,7 +1,7 @@
 // `orbitfed demo` (what `npm start` runs): a whole federation on this machine, from the bundled
 // data (samples/demo/), on plan time running 60× faster. hil/demo-session.ts wires it; this file
 // parses the flags and prints for people.
-import { createLogger, durationMs, LOG_LEVELS, type LogLevel } from '../common/index.ts';
+import { createLogger, durationMs, LOG_LEVELS, type LogLevel, type TimerHandle } from '../common/index.ts';
 import { describeExit, DEMO_DOCKER_IMAGE_DEFAULT, DEMO_OPTIONS_DEFAULT, DemoSession, type DemoSummary, type JobChange, type ProcessExit, type SubmittedJob } from '../hil/index.ts';
 import { parseCommandArgs } from './command-args.ts';
 import type { Command, CommandContext } from './command.ts';
@@ -188,10 +188,11 @@ async function runDemo(context: CommandContext): Promise<number> {
   });
   context.stdout.write(`orbitfed demo: starting ${session.federation.processes.length} processes in ${session.federation.layout.dir}…\n`);
   let exitCode = 0;
+  let durationTimer: TimerHandle | undefined;
   try {
     const summary = await session.start(stop.signal);
     context.stdout.write(summaryText(summary));
-    if (args.durationSec !== undefined) context.clock.setTimer(durationMs(args.durationSec * 1000), () => stop.abort());
+    if (args.durationSec !== undefined) durationTimer = context.clock.setTimer(durationMs(args.durationSec * 1000), () => stop.abort());
     if (args.jobs > 0 && !stop.signal.aborted) {
       context.stdout.write(`\nSubmitting ${args.jobs} sample job${args.jobs === 1 ? '' : 's'}:\n`);
       const submitted = await session.submitSampleJobs(args.jobs, stop.signal);
@@ -207,6 +208,8 @@ async function runDemo(context: CommandContext): Promise<number> {
       exitCode = 1;
     }
   } finally {
+    // A pending --duration-sec timer would keep the process alive after Ctrl-C until it fires.
+    durationTimer?.cancel();
     stop.dispose();
     context.stdout.write('\norbitfed demo: stopping…\n');
     await session.stop();

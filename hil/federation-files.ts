@@ -13,7 +13,7 @@ import { basename, join } from 'node:path';
 import { OrbitfedError } from '../common/index.ts';
 import { writeTestnet } from '../consensus/index.ts';
 import { formatContactPlan } from '../contact-plans/index.ts';
-import { apiKeySha256, newApiKey, providerAccountId, tenantAccountId, type SchedulerConfigFile } from '../scheduler/index.ts';
+import { apiKeySha256, escrowAccountId, feeAccountId, newApiKey, providerAccountId, tenantAccountId, type SchedulerConfigFile } from '../scheduler/index.ts';
 import type { FederationInputs, FederationSpec } from './federation-spec.ts';
 import { LOOPBACK_HOST } from './federation-ports.ts';
 
@@ -85,7 +85,7 @@ export function writeFederationFiles(spec: FederationSpec, inputs: FederationInp
     tenants: spec.tenants.map((t) => t.id),
     tenantBalanceMinor: spec.tenantBalanceMinor,
     nodes: inputs.nodes.map((n) => n.id),
-    accountIds: { tenant: tenantAccountId, provider: providerAccountId },
+    accountIds: { fee: feeAccountId, escrow: escrowAccountId, tenant: tenantAccountId, provider: providerAccountId },
     // Validators keep wall-clock timers (federation.ts), so their default timeouts stand.
     configExtras: { logLevel: spec.logLevel },
   });

@@ -1,8 +1,13 @@
-// Loopback ports for a federation's processes. The system picks free ones (bind to port 0), all
-// held open together so that no two are the same, then released for the processes to bind. Another
-// program could take one in between; the process that loses the race fails its start with a
-// message naming the address, and the federation reports it.
-import { createServer, type AddressInfo, type Server } from 'node:net';
+// Loopback ports for a federation's processes, all held open together so that no two are the same,
+// then released for the processes to bind. They are drawn below the kernel's ephemeral range
+// (/proc/sys/net/ipv4/ip_local_port_range, 32768–60999 by default): a port the system picks for
+// "port 0" is one it also hands to outgoing connections, and the federation's own processes, dialling
+// each other while the others start, could take one before its owner binds it (a demo died of
+// EADDRINUSE that way). Another program could still take one in between; the process that loses the
+// race fails its start with a message naming the address, and the federation reports it.
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { OrbitfedError } from '../common/index.ts';
 
 export const LOOPBACK_HOST = '127.0.0.1';
@@ -17,6 +22,34 @@ function listen(port: number): Promise<Server> {
   });
 }
 
+/** Where ports are drawn from: [PORT_FLOOR, the first ephemeral port). */
+const PORT_FLOOR = 20_000;
+
+/** The first port of the kernel's ephemeral range (32768 when it cannot be read). */
+function ephemeralLow(): number {
+  try {
+    const low = Number.parseInt(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'latin1').trim().split(/\s+/)[0] ?? '', 10);
+    return Number.isInteger(low) && low > PORT_FLOOR + FEDERATION_PORTS_MAX ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/** Listens on a random free port below the ephemeral range, trying a bounded number of them. */
+async function listenBelowEphemeral(): Promise<Server> {
+  const ceiling = ephemeralLow();
+  for (let attempt = 0; attempt < 256; attempt += 1) {
+    try {
+      return await listen(randomInt(PORT_FLOOR, ceiling));
+    } catch {
+      // Taken: draw another.
+    }
+  }
+  throw new OrbitfedError('ORBITFED_FEDERATION_PORTS', `found no free loopback port from ${PORT_FLOOR} to ${ceiling - 1} in 256 tries`);
+}
+
+const portOf = (server: Server): number => (server.address() as { port: number }).port;
+
 /** `count` distinct free loopback ports. */
 export async function freeLoopbackPorts(count: number): Promise<number[]> {
   if (!Number.isInteger(count) || count < 0 || count > FEDERATION_PORTS_MAX) {
@@ -24,8 +57,8 @@ export async function freeLoopbackPorts(count: number): Promise<number[]> {
   }
   const servers: Server[] = [];
   try {
-    for (let i = 0; i < count; i += 1) servers.push(await listen(0));
-    return servers.map((s) => (s.address() as AddressInfo).port);
+    for (let i = 0; i < count; i += 1) servers.push(await listenBelowEphemeral());
+    return servers.map(portOf);
   } finally {
     await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
   }
@@ -46,7 +79,7 @@ export async function preferredOrFreePort(preferred: number): Promise<number> {
 
 /**
  * `count` consecutive free loopback ports (the validators' testnet layout needs them in a row):
- * starts from a port the system picks and checks the ones above it, a few times over.
+ * starts from a free port below the ephemeral range and checks the ones above it, a few times over.
  */
 export async function freeLoopbackPortRange(count: number): Promise<number> {
   if (!Number.isInteger(count) || count < 1 || count > FEDERATION_PORTS_MAX) {
@@ -54,7 +87,7 @@ export async function freeLoopbackPortRange(count: number): Promise<number> {
   }
   for (let attempt = 0; attempt < 64; attempt += 1) {
     const [base] = await freeLoopbackPorts(1);
-    if (base! + count - 1 > 65_535) continue;
+    if (base! + count - 1 >= ephemeralLow()) continue;
     const servers: Server[] = [];
     try {
       for (let i = 0; i < count; i += 1) servers.push(await listen(base! + i));

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { OrbitfedError, type Clock, type DurationMs, type Logger } from '../common/index.ts';
 import { loadElementFile } from '../contact-plans/index.ts';
 import type { JobSpec } from '../scheduler/index.ts';
-import { providerAccountId, tenantAccountId } from '../scheduler/index.ts';
+import { escrowAccountId, feeAccountId, providerAccountId, tenantAccountId } from '../scheduler/index.ts';
 import { demoPlanStartMs } from './demo-federation.ts';
 import { apiRequest } from './demo-session.ts';
 import { Federation } from './federation.ts';
@@ -447,7 +447,7 @@ async function readBack(federation: Federation, clock: Clock, submission: Submis
 async function readLedger(federation: Federation, submissions: readonly SubmissionRecord[]): Promise<{ records: LedgerRecord[]; commonHeight: number | undefined; accounts: string[] }> {
   const { spec, inputs } = federation;
   const accounts = [
-    `fee-${spec.currency}`, `escrow-${spec.currency}`,
+    feeAccountId(spec.currency), escrowAccountId(spec.currency),
     ...spec.tenants.map((t) => tenantAccountId(t.id, spec.currency)),
     ...inputs.nodes.map((n) => providerAccountId(n.id, spec.currency)),
     ...Array.from({ length: spec.validators }, (_, i) => `validator-${i}-stake`),

@@ -14,7 +14,7 @@ import {
   genesisLedger, genesisTransactionHex, registerNodeTransaction, ValidatorNode, type ChainGenesis, type LedgerTransaction, type SubmittedTx,
   type ValidatorClient, type ValidatorMessage, type ValidatorTransport,
 } from '../consensus/index.ts';
-import { providerAccountId, tenantAccountId, type EscrowValidatorClient } from '../scheduler/index.ts';
+import { escrowAccountId, feeAccountId, providerAccountId, tenantAccountId, type EscrowValidatorClient } from '../scheduler/index.ts';
 import type { SimulationClock } from './virtual-clock.ts';
 import type { SwarmTrace } from './swarm-trace.ts';
 
@@ -51,8 +51,8 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 export function virtualGenesis(options: VirtualGenesisOptions): ChainGenesis {
   const { currency, chainId } = options;
   const txs: LedgerTransaction[] = [
-    { kind: 'open-account', accountId: `fee-${currency}`, accountKind: 'fee', currency, ownerId: 'federation' },
-    { kind: 'open-account', accountId: `escrow-${currency}`, accountKind: 'escrow', currency, ownerId: 'federation' },
+    { kind: 'open-account', accountId: feeAccountId(currency), accountKind: 'fee', currency, ownerId: 'federation' },
+    { kind: 'open-account', accountId: escrowAccountId(currency), accountKind: 'escrow', currency, ownerId: 'federation' },
   ];
   for (const tenant of options.tenants) {
     const accountId = tenantAccountId(tenant, currency);

@@ -36,7 +36,7 @@ export { JOB_STORE_LIMITS_DEFAULT, JobStore, TENANT_ROLES } from './job-store.ts
 export type { CatalogOptions, JobLifecycleDeps, JobLifecycleOptions, JobResult, JobState, Placement, PlacementRecord, SubmitOutcome } from './job-lifecycle.ts';
 export { ACTIVE_STATES, checkTransition, FINISHED_STATES, isFinished, JOB_LIFECYCLE_OPTIONS_DEFAULT, JOB_STATES, JobLifecycle } from './job-lifecycle.ts';
 export type { EscrowLedger, EscrowOutcome, EscrowRequest, EscrowView, InProcessEscrowLedgerOptions, SlaViolationReport } from './escrow-ledger.ts';
-export { InProcessEscrowLedger, providerAccountId, tenantAccountId } from './escrow-ledger.ts';
+export { escrowAccountId, feeAccountId, InProcessEscrowLedger, providerAccountId, tenantAccountId } from './escrow-ledger.ts';
 export type { EscrowValidatorClient, ValidatorEscrowLedgerOptions } from './validator-escrow-ledger.ts';
 export { ValidatorEscrowLedger } from './validator-escrow-ledger.ts';
 export type { Principal, SignedRequestParts } from './tenants.ts';

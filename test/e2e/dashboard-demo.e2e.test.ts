@@ -13,9 +13,8 @@
 // minute or two, which is hours of plan time at 120×). Every wait is generous and its failure
 // message carries the end of the demo's output and the scheduler's log.
 //
-// Not `--duration-sec`: today a demo given it keeps running after Ctrl-C, printing "stopped" and then
-// waiting out the duration (the timer is not cancelled on stop), so the exit this test checks would
-// take the whole duration. Instead, whatever of the demo's process group is still alive when this
+// `--duration-sec 900` bounds the demo by itself should this test process die; Ctrl-C still stops it
+// at once (the exit this test checks). Whatever of the demo's process group is still alive when this
 // file's tests end, or when the test process exits, is killed.
 //
 // Skipped, loudly, only when /usr/bin/chromium is missing (`.ci/run` installs it).
@@ -117,7 +116,7 @@ function startDemo(dir: string): RunningDemo {
   // and so that whatever it leaves running can be found.
   const child = spawn(NODE, [
     'bin/orbitfed.ts', 'demo', '--dir', dir, '--port', '0', '--mqtt-port', '0', '--jobs', '0',
-    '--time-scale', String(TIME_SCALE), '--log-level', 'warn',
+    '--time-scale', String(TIME_SCALE), '--duration-sec', '900', '--log-level', 'warn',
   ], { cwd: REPO, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const running: RunningDemo = {
     child, dir, stdout: '', stderr: '', exit: undefined,
@@ -344,6 +343,8 @@ describe.skipIf(!haveChromium)('the dashboard in Chromium, against a running dem
     expect(await page.locator('#ledger-summary').textContent()).toBe('from the validators');
     // The job of the previous test: paid, with the federation's fee.
     expect(await page.locator('#ledger').textContent()).toContain('posted');
+    // Its fee reached the federation's fee account, the one the demo's genesis opened (fee:EUR).
+    await until('the fee collected', async () => (await page.locator('#ledger').textContent()) ?? '', (text) => /Federation fees collected\s*[\d.,]+ EUR/.test(text), PAGE_TIMEOUT_MS);
     expect(foreignRequests).toEqual([]);
     expect(pageErrors).toEqual([]);
     await page.close();
