@@ -4,7 +4,7 @@
 // a real run judge it. Same seed, same trace hash; a set of seeds with random faults all hold; and
 // the checks are not blind: an invariant broken behind the federation's back is reported.
 // Every test prints its seeds.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,53 +22,10 @@ const CI_SEEDS = { first: 1, last: 10 };
 
 /**
  * A shorter scenario on the demo's federation (8 satellites, 6 stations, 4 validators) for the
- * many-seed tests: four jobs, ninety plan minutes; the random faults come from each seed.
+ * many-seed tests: four jobs, ninety plan minutes; the random faults come from each seed. A sample,
+ * so that the replay commands the swarm prints keep working after the test.
  */
-const DEMO = fileURLToPath(new URL('../../samples/demo/', import.meta.url));
-const SMALL_YAML = `name: swarm-small
-elements: ${DEMO}elements.tle
-stations: ${DEMO}stations.yaml
-nodes: ${DEMO}nodes.yaml
-validators: 4
-planHours: 3
-tenants:
-  - { id: eu-agency, roles: [jobs] }
-  - { id: acme-earth, roles: [jobs] }
-durationSec: 5400
-jobs:
-  - atSec: 60
-    tenant: eu-agency
-    count: 2
-    everySec: 300
-    deadlineAfterSec: 4800
-    spec:
-      name: ndvi-tile-eu
-      command: [sh, -c, "echo NDVI"]
-      runtime: process
-      resources: { cpu: 0.5, memoryBytes: 67108864 }
-      executionMs: 60000
-      input: { sizeBytes: 20000, location: kiruna }
-      result: { sizeBytes: 1000, deliverTo: [] }
-      maxPriceMinor: { currency: EUR, amount: 5000 }
-      orbital: required
-      sovereignty: { downlink: { countries: [EU] } }
-  - atSec: 90
-    tenant: acme-earth
-    count: 2
-    everySec: 300
-    deadlineAfterSec: 4800
-    spec:
-      name: ship-detect
-      command: [sh, -c, "echo ships: 3"]
-      runtime: process
-      resources: { cpu: 0.5, memoryBytes: 67108864 }
-      executionMs: 60000
-      input: { sizeBytes: 50000, location: wallops }
-      result: { sizeBytes: 2000, deliverTo: [] }
-      maxPriceMinor: { currency: EUR, amount: 5000 }
-      orbital: required
-expect: { acceptedMin: 4 }
-`;
+const SMALL_PATH = fileURLToPath(new URL('../../samples/scenarios/swarm-small.yaml', import.meta.url));
 
 /**
  * Seeds of the CI set that fail today, with what they find (open findings, see hil/README.md):
@@ -86,9 +43,7 @@ const dirs: string[] = [SCRATCH];
 const logger = silentLogger();
 
 beforeAll(async () => {
-  // A real file, so that the replay commands the swarm prints work while the test runs.
-  writeFileSync(join(SCRATCH, 'swarm-small.yaml'), SMALL_YAML);
-  SMALL = await loadScenarioFile(join(SCRATCH, 'swarm-small.yaml'));
+  SMALL = await loadScenarioFile(SMALL_PATH);
   smallInputs = await loadVirtualInputs(SMALL);
 }, 120_000);
 
