@@ -2,7 +2,7 @@
 // plan and routing cases (contact-plan-cases.ts), the DTN cases (dtn-cases.ts), then the later
 // parts (placement, the scheduler API, settlement, link emulation), in one run; prints the tables
 // and regenerates BENCHMARKS.md. Takes about fifteen minutes on a 2-core machine.
-// `npm run bench -- --only NAME` (or BENCH_ONLY=NAME; dtn, placement, scheduler-api, consensus,
+// `npm run bench -- --only NAME` (or BENCH_ONLY=NAME; dtn, placement, scheduler-api, consensus, agents,
 // link-emulator) runs one section alone and prints it without touching BENCHMARKS.md, whose
 // sections all come from one full run.
 import assert from 'node:assert/strict';
@@ -11,6 +11,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type ElementSet, loadElementFile, loadStationsFile, type PassSearchOptions, type PassSearchSummary, type PassTable, searchPasses, type Station } from '../contact-plans/index.ts';
+import { runAgentCases } from './agent-cases.ts';
 import { stepBisectPasses } from './anchors/step-bisect-satjs.ts';
 import { runConsensusCases } from './consensus-cases.ts';
 import { runContactPlanCases } from './contact-plan-cases.ts';
@@ -109,6 +110,7 @@ const SECTIONS: readonly { readonly name: string; readonly run: () => Promise<Be
   { name: 'scheduler-api', run: () => runSchedulerApiCases({ progress }) },
   { name: 'consensus', run: () => runConsensusCases({ progress }) },
   { name: 'link-emulator', run: () => linkEmulatorSection() },
+  { name: 'agents', run: () => runAgentCases({ progress }) },
 ];
 
 /** The link emulator's rows (measured beside a direct connection) as a section. */

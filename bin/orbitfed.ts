@@ -1,11 +1,44 @@
 #!/usr/bin/env node
 // The `orbitfed` executable: only dispatches (STYLE rule 14).
 import { enableCompileCache } from 'node:module';
-import { main } from '../cli/main.ts';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 // Node keeps the compiled code of our modules on disk (in the OS temp folder), so that every later
 // start of a long-running process (a validator restarting, an agent after a crash) loads faster.
-enableCompileCache();
+const COMPILE_CACHE_DIR = join(tmpdir(), 'node-compile-cache');
+
+/**
+ * The orbital agent runs on a flight computer, where resident memory is the budget (orbital/README.md,
+ * "Memory and start-up"). Two things can only be chosen before Node starts, so this process replaces
+ * itself (execve: the same pid, the same standard streams) with one that has them:
+ * - NODE_COMPILE_CACHE set from the first module on: with the cache warm, Node never loads its
+ *   TypeScript stripper (a WebAssembly module of ~17 MB resident), which enableCompileCache() below
+ *   cannot avoid because this very file is stripped before it runs;
+ * - a young generation of 2 × 1 MiB instead of V8's 2 × 16 MiB (`--max-semi-space-size`): the agent's
+ *   allocations are small and short-lived, and its idle heap then stays near what it uses.
+ * Flags given to node by the caller are kept (a caller's own --max-semi-space-size comes later, so it
+ * wins); ORBITFED_AGENT_NODE_FLAGS=off turns this off (run in the calling process as it is).
+ */
+const AGENT_COMMAND = 'orbital-agent';
+const AGENT_NODE_FLAGS = ['--max-semi-space-size=1'];
+const RELAUNCHED_ENV = 'ORBITFED_AGENT_RELAUNCHED';
+
+if (process.argv[2] === AGENT_COMMAND && process.env[RELAUNCHED_ENV] === undefined && process.env.ORBITFED_AGENT_NODE_FLAGS !== 'off'
+  && typeof process.execve === 'function') {
+  try {
+    process.execve(process.execPath, [process.execPath, ...AGENT_NODE_FLAGS, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+      ...process.env, [RELAUNCHED_ENV]: '1', NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? COMPILE_CACHE_DIR,
+    });
+  } catch (error) {
+    // execve returns only when it failed: the agent runs here, as it is, rather than not at all.
+    process.stderr.write(`orbitfed: running without the agent's Node settings (relaunch failed: ${(error as Error).message})\n`);
+  }
+}
+// Before the first of our modules loads (the dynamic import below), so that all of them are cached.
+enableCompileCache(COMPILE_CACHE_DIR);
+const { main } = await import('../cli/main.ts');
 
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   // A closed pipe (`orbitfed passes … | head`) ends the output, not the program with a stack trace.

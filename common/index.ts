@@ -22,3 +22,5 @@ export type { ConfigTextOptions } from './config-file.ts';
 export { CONFIG_FILE_BYTES_MAX, loadConfigFile, parseConfigText } from './config-file.ts';
 export type { MetricsEndpointOptions } from './metrics-endpoint.ts';
 export { MetricsEndpoint } from './metrics-endpoint.ts';
+export type { CronJobStats, CronSchedule, CronSchedulerOptions } from './cron.ts';
+export { CRON_EXPRESSION_LENGTH_MAX, CRON_HORIZON_YEARS, CRON_JOBS_MAX, CronScheduler, parseCronExpression } from './cron.ts';

@@ -8,7 +8,7 @@
 // stop() takes them down in reverse. Nothing is flushed at stop: every store commits as it goes.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { MetricsEndpoint, MetricsRegistry, OrbitfedError, type Clock, type Logger } from '../common/index.ts';
+import { CronScheduler, MetricsEndpoint, MetricsRegistry, OrbitfedError, type Clock, type Logger } from '../common/index.ts';
 import {
   classifyElementAge, ContactPlan, loadContactPlanFile, loadElementFile, loadStationsFile, satelliteIpn, type ElementSet, type Station,
 } from '../contact-plans/index.ts';
@@ -74,6 +74,10 @@ export class GroundAgentService {
   #endpoints: GroundAgentEndpoints | undefined;
   #cls: { tcpclv4?: TcpclV4ConvergenceLayer; mtcp?: MtcpConvergenceLayer; libp2p?: { addresses(): string[] } } = {};
   #loaded: Loaded | undefined;
+  /** schedules.planRefresh, while running. */
+  #cron: CronScheduler | undefined;
+  /** The hash of the plan file's plan last routed on (a scheduled refresh applies only a changed one). */
+  #planHash: string | undefined;
 
   constructor(options: GroundAgentServiceOptions) {
     this.#config = options.config;
@@ -271,6 +275,13 @@ export class GroundAgentService {
         metrics: metricsUrl,
       };
       this.#log.info({ station: station.id, nodeId, ...this.#endpoints, planHash: loaded.basePlan.hash, satellites: loaded.elements.length }, 'ground agent started');
+      this.#planHash = loaded.basePlan.hash;
+      if (this.#config.planRefresh !== undefined) {
+        const cron = new CronScheduler({ clock: this.#clock, logger: this.#log.child({ component: 'schedules' }) });
+        cron.add('plan-refresh', this.#config.planRefresh, () => this.refreshPlan().then(() => undefined));
+        cron.start();
+        this.#cron = cron;
+      }
       return this.#endpoints;
     } catch (error) {
       await this.stop();
@@ -284,11 +295,25 @@ export class GroundAgentService {
     if (loaded === undefined || this.#agent === undefined) throw new OrbitfedError('ORBITFED_GROUND_STOPPED', 'the ground agent is not running');
     const plan = await loadContactPlanFile(this.#config.planPath, this.#config.file.plan.format);
     this.#agent.setPlan(plan, this.#config.file.plan.epochMs);
+    this.#planHash = plan.hash;
     this.#log.info({ planHash: plan.hash, contacts: plan.contacts.length }, 'contact plan reloaded');
     return plan.hash;
   }
 
+  /** What schedules.planRefresh runs: reloadPlan when the file's plan differs from the one in use. */
+  async refreshPlan(): Promise<'reloaded' | 'unchanged'> {
+    if (this.#agent === undefined) throw new OrbitfedError('ORBITFED_GROUND_STOPPED', 'the ground agent is not running');
+    const plan = await loadContactPlanFile(this.#config.planPath, this.#config.file.plan.format);
+    if (plan.hash === this.#planHash) return 'unchanged';
+    this.#agent.setPlan(plan, this.#config.file.plan.epochMs);
+    this.#planHash = plan.hash;
+    this.#log.info({ event: 'ground.plan-refreshed', planHash: plan.hash, contacts: plan.contacts.length }, 'contact plan file changed; routing on it');
+    return 'reloaded';
+  }
+
   async stop(): Promise<void> {
+    this.#cron?.stop();
+    this.#cron = undefined;
     await this.#endpoint?.stop();
     this.#endpoint = undefined;
     await this.#agent?.stop();

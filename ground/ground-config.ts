@@ -5,7 +5,7 @@
 // from files or environment variables.
 import { dirname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { loadConfigFile, LOG_LEVELS, OrbitfedError, readBoundedTextFile } from '../common/index.ts';
+import { CRON_EXPRESSION_LENGTH_MAX, loadConfigFile, LOG_LEVELS, OrbitfedError, parseCronExpression, readBoundedTextFile, type CronSchedule } from '../common/index.ts';
 import { CHAIN_ID_PATTERN } from '../consensus/index.ts';
 import { NODE_ID_PATTERN } from '../scheduler/index.ts';
 import { BLACKOUT_FORWARDER_LIMITS_DEFAULT } from './blackout-forwarder.ts';
@@ -121,6 +121,12 @@ export const GroundConfigSchema = Type.Object({
   log: Type.Optional(Type.Object({
     level: Type.Optional(Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' })),
   }, { additionalProperties: false })),
+  schedules: Type.Optional(Type.Object({
+    planRefresh: Type.Optional(Type.String({
+      minLength: 1, maxLength: CRON_EXPRESSION_LENGTH_MAX,
+      description: 'cron (UTC, node-cron syntax): read plan.path again at these instants and route on it when it changed, as SIGHUP does; default: only on SIGHUP',
+    })),
+  }, { additionalProperties: false, description: 'Periodic work on cron expressions (five fields, or six with seconds first; UTC).' })),
 }, { additionalProperties: false });
 
 export type GroundConfigFile = Static<typeof GroundConfigSchema>;
@@ -137,6 +143,8 @@ export interface GroundConfig {
   readonly schedulerApiKey: string | undefined;
   readonly mqttPassword: string | undefined;
   readonly dockerSocket: string | undefined;
+  /** When the plan file is read again besides SIGHUP (schedules.planRefresh). */
+  readonly planRefresh: CronSchedule | undefined;
 }
 
 type Secret = { readonly file?: string | undefined; readonly env?: string | undefined };
@@ -177,6 +185,15 @@ export async function resolveGroundConfig(file: GroundConfigFile, configPath: st
   if (file.jobs !== undefined && file.scheduler?.publicKeyHex === undefined) {
     throw new OrbitfedError('ORBITFED_CONFIG_INVALID', 'terrestrial jobs need the scheduler\'s publicKeyHex: assignments are verified under it', at('/scheduler/publicKeyHex'));
   }
+  let planRefresh: CronSchedule | undefined;
+  if (file.schedules?.planRefresh !== undefined) {
+    try {
+      planRefresh = parseCronExpression(file.schedules.planRefresh, '/schedules/planRefresh');
+    } catch (error) {
+      if (!(error instanceof OrbitfedError)) throw error;
+      throw new OrbitfedError('ORBITFED_CONFIG_INVALID', error.message.slice('/schedules/planRefresh: '.length), at('/schedules/planRefresh'));
+    }
+  }
   const schedulerApiKey = file.scheduler === undefined ? undefined : await readSecret(file.scheduler.apiKey, base, at('/scheduler/apiKey'), env);
   const mqttPassword = mqtt.password === undefined ? undefined : await readSecret(mqtt.password, base, at('/mqtt/password'), env);
   return {
@@ -190,6 +207,7 @@ export async function resolveGroundConfig(file: GroundConfigFile, configPath: st
     schedulerApiKey,
     mqttPassword,
     dockerSocket: file.jobs?.dockerSocket === undefined ? undefined : resolve(base, file.jobs.dockerSocket),
+    planRefresh,
   };
 }
 

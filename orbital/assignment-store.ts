@@ -346,6 +346,26 @@ export class AssignmentStore {
     }));
   }
 
+  /**
+   * Store compaction (the agent's storeCompaction schedule): the WAL is checkpointed into the file
+   * and truncated (https://sqlite.org/pragma.html#pragma_wal_checkpoint), and SQLite gives back the
+   * page cache it holds beyond what it needs (`shrink_memory`), which counts in the agent's RSS.
+   * Freed pages stay in the file for reuse (no VACUUM: it rewrites the whole file).
+   */
+  compact(): { readonly walPagesCheckpointed: number; readonly freePages: number; readonly fileBytes: number } {
+    assert.equal(this.#depth, 0, 'cannot compact the assignment store inside one of its transactions');
+    try {
+      const checkpoint = this.#db.prepare('PRAGMA wal_checkpoint(TRUNCATE)').get() as { log: number; checkpointed: number } | undefined;
+      this.#db.exec('PRAGMA shrink_memory');
+      const freePages = Number((this.#db.prepare('PRAGMA freelist_count').get() as { freelist_count: number }).freelist_count);
+      const pageCount = Number((this.#db.prepare('PRAGMA page_count').get() as { page_count: number }).page_count);
+      const pageSize = Number((this.#db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size);
+      return { walPagesCheckpointed: Math.max(0, Number(checkpoint?.checkpointed ?? 0)), freePages, fileBytes: pageCount * pageSize };
+    } catch (error) {
+      throw databaseError(error, KIND.name, this.#path, 'compacting');
+    }
+  }
+
   // Inputs
 
   input(inputId: string): Uint8Array | undefined {

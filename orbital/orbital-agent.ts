@@ -419,6 +419,33 @@ export class OrbitalAgent {
     this.#log.info({ event: 'orbital.plan-updated', issuedAtMs: update.issuedAtMs, planHash: plan.hash, contacts: plan.contacts.length }, 'contact plan replaced');
   }
 
+  /**
+   * The service's plan-refresh schedule read the configured plan file again: its plan replaces the
+   * one in use unless a signed update is in use (updates supersede the file). Atomic, like an
+   * update: the bundle agent routes on the old plan or the new one. `planEpochMs` as configured.
+   */
+  applyConfiguredPlan(plan: ContactPlan, planEpochMs: number | undefined): 'applied' | 'superseded' {
+    if (this.#planIssuedAtMs > 0) return 'superseded';
+    planTimeBaseOf(plan, planEpochMs);
+    this.#deps.bundles.setPlan(plan, planEpochMs);
+    this.#log.info({ event: 'orbital.plan-refreshed', planHash: plan.hash, contacts: plan.contacts.length }, 'contact plan file read again and applied');
+    return 'applied';
+  }
+
+  /** Housekeeping telemetry now (the service's telemetry schedule, when one is configured). */
+  async sendTelemetryNow(): Promise<void> {
+    if (!this.#running || this.#deps.housekeeping === undefined) return;
+    await this.#sendTelemetry();
+  }
+
+  /** Store compaction (the service's schedule): prune, then checkpoint and shrink the assignment store. */
+  compactStores(): { readonly walPagesCheckpointed: number; readonly freePages: number; readonly fileBytes: number } {
+    this.#prune();
+    const result = this.#requireStore().compact();
+    this.#log.info({ event: 'orbital.store-compacted', ...result }, 'assignment store compacted');
+    return result;
+  }
+
   // -------------------------------------------------------------------------------------------
   // Running jobs
 

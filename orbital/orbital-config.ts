@@ -5,7 +5,7 @@
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { LOG_LEVELS, loadConfigFile, OrbitfedError } from '../common/index.ts';
+import { CRON_EXPRESSION_LENGTH_MAX, LOG_LEVELS, loadConfigFile, OrbitfedError, parseCronExpression, type CronSchedule } from '../common/index.ts';
 import { CHAIN_ID_PATTERN, checkPublicKeyForRegistration, ID_PATTERN, readKeyFile, RECEIPT_VALIDITY_MS_MAX } from '../consensus/index.ts';
 import { BUNDLE_SIZE_BYTES_MAX_DEFAULT, parseEid, parseHostPort } from '../dtn/index.ts';
 import { JOB_PROTOCOL_LIMITS, SERVICE_NUMBERS } from '../scheduler/index.ts';
@@ -13,6 +13,9 @@ import { JOB_PROTOCOL_LIMITS, SERVICE_NUMBERS } from '../scheduler/index.ts';
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 const MIB = 1024 * 1024;
+/** Default schedules: the plan file looked at every 10 minutes (a read and a hash), compaction hourly. */
+const SCHEDULE_DEFAULTS = { planRefresh: '*/10 * * * *', storeCompaction: '7 * * * *' } as const;
+const SCHEDULE_OFF = 'off';
 const HOST_PORT = '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$';
 const EID = '^ipn:[0-9]+\\.[0-9]+$';
 
@@ -70,9 +73,21 @@ export const OrbitalConfigSchema = Type.Object({
   logLevel: Type.Optional(Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { description: 'default info' })),
   metricsPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65_535, description: 'Prometheus /metrics port; 0 = off (default)' })),
   metricsHost: Type.Optional(Type.String({ minLength: 1, description: 'address /metrics listens on; default 127.0.0.1' })),
+  schedules: Type.Optional(Type.Object({
+    planRefresh: Type.Optional(Type.String({ minLength: 1, maxLength: CRON_EXPRESSION_LENGTH_MAX, description: `cron (UTC): read contactPlan.file again and apply its plan when it changed, unless a signed update is in use; "off" = never; default "${SCHEDULE_DEFAULTS.planRefresh}"` })),
+    telemetry: Type.Optional(Type.String({ minLength: 1, maxLength: CRON_EXPRESSION_LENGTH_MAX, description: 'cron (UTC): housekeeping telemetry at these instants instead of every telemetryPeriodMs (not both); default: telemetryPeriodMs' })),
+    storeCompaction: Type.Optional(Type.String({ minLength: 1, maxLength: CRON_EXPRESSION_LENGTH_MAX, description: `cron (UTC): prune finished assignments, checkpoint the assignment store's WAL and give back SQLite's spare page cache; "off" = never; default "${SCHEDULE_DEFAULTS.storeCompaction}"` })),
+  }, { additionalProperties: false, description: 'periodic work on cron expressions (node-cron syntax: five fields, or six with seconds first; read in UTC)' })),
 }, { additionalProperties: false });
 
 export type OrbitalConfigFile = Static<typeof OrbitalConfigSchema>;
+
+/** The agent's periodic work on cron schedules; `undefined` = not scheduled. */
+export interface OrbitalSchedules {
+  readonly planRefresh: CronSchedule | undefined;
+  readonly telemetry: CronSchedule | undefined;
+  readonly storeCompaction: CronSchedule | undefined;
+}
 
 /** The configuration with defaults applied, paths resolved and the key read. */
 export interface OrbitalConfig {
@@ -108,6 +123,7 @@ export interface OrbitalConfig {
   readonly bundleLifetimeMs: number;
   readonly receiptValidityMs: number;
   readonly clockSkewMsMax: number;
+  readonly schedules: OrbitalSchedules;
 }
 
 function invalid(path: string, field: string, message: string): OrbitfedError {
@@ -155,6 +171,25 @@ export function resolveOrbitalConfig(file: OrbitalConfigFile, path: string, node
     throw invalid(path, 'limits/resultBytesMax', 'a result bundle of that size does not fit the bundle store');
   }
   const runtime = file.runtime;
+  const schedule = (name: keyof OrbitalSchedules, fallback: string | undefined): CronSchedule | undefined => {
+    const expression = file.schedules?.[name] ?? fallback;
+    // Telemetry is turned off with telemetryPeriodMs: 0; "off" there is not an expression.
+    if (expression === undefined || (expression === SCHEDULE_OFF && fallback !== undefined)) return undefined;
+    try {
+      return parseCronExpression(expression, `schedules/${name}`);
+    } catch (error) {
+      if (error instanceof OrbitfedError && error.code === 'ORBITFED_CRON_INVALID') throw invalid(path, `schedules/${name}`, error.message.slice(`schedules/${name}: `.length));
+      throw error;
+    }
+  };
+  if (file.schedules?.telemetry !== undefined && file.telemetryPeriodMs !== undefined) {
+    throw invalid(path, 'schedules/telemetry', 'set either schedules/telemetry or telemetryPeriodMs, not both');
+  }
+  const schedules: OrbitalSchedules = {
+    planRefresh: schedule('planRefresh', SCHEDULE_DEFAULTS.planRefresh),
+    telemetry: schedule('telemetry', undefined),
+    storeCompaction: schedule('storeCompaction', SCHEDULE_DEFAULTS.storeCompaction),
+  };
   return {
     file,
     nodeId: file.nodeId,
@@ -177,12 +212,13 @@ export function resolveOrbitalConfig(file: OrbitalConfigFile, path: string, node
       resultBytesMax,
     },
     endpoints,
-    telemetryPeriodMs: file.telemetryPeriodMs ?? 60_000,
+    telemetryPeriodMs: schedules.telemetry === undefined ? file.telemetryPeriodMs ?? 60_000 : 0,
     telemetryLifetimeMs: file.telemetryLifetimeMs ?? 6 * HOUR_MS,
     heartbeatPeriodMs: file.heartbeatPeriodMs ?? 600_000,
     bundleLifetimeMs: file.bundleLifetimeMs ?? 7 * DAY_MS,
     receiptValidityMs: file.receiptValidityMs ?? 6 * DAY_MS,
     clockSkewMsMax: file.clockSkewMsMax ?? 300_000,
+    schedules,
   };
 }
 

@@ -5,7 +5,8 @@
 // only when `runtime.kind` is docker.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger, MetricsEndpoint, MetricsRegistry, type Clock, type Logger } from '../common/index.ts';
+import { createLogger, CronScheduler, MetricsEndpoint, MetricsRegistry, OrbitfedError, type Clock, type CronJobStats, type Logger } from '../common/index.ts';
+import { loadContactPlanFile } from '../contact-plans/index.ts';
 import { ed25519Signer } from '../consensus/index.ts';
 import {
   BundleAgent, MtcpConvergenceLayer, parseHostPort, TcpclV4ConvergenceLayer, type BundleAgentLog, type ConvergenceLayer, type PeerAddress,
@@ -41,6 +42,9 @@ export class OrbitalService {
   #agent: OrbitalAgent | undefined;
   #metricsEndpoint: MetricsEndpoint | undefined;
   #logger: Logger | undefined;
+  #cron: CronScheduler | undefined;
+  /** The hash of the configured plan file's plan last applied (plan refresh applies only a changed one). */
+  #configuredPlanHash: string | undefined;
 
   constructor(options: OrbitalServiceOptions) {
     this.#options = options;
@@ -120,6 +124,7 @@ export class OrbitalService {
     });
     await agent.start();
     this.#agent = agent;
+    this.#configuredPlanHash = planState.issuedAtMs === 0 ? planState.plan.hash : undefined;
     if (metrics !== undefined) {
       const endpoint = new MetricsEndpoint({ host: config.file.metricsHost ?? '127.0.0.1', port: config.file.metricsPort!, registry: metrics, beforeRender: () => agent.collectMetrics() });
       try {
@@ -131,6 +136,40 @@ export class OrbitalService {
       }
       this.#metricsEndpoint = endpoint;
     }
+    this.#startSchedules(config, agent, logger);
+  }
+
+  /** The periodic work of the configuration's `schedules` (common/cron.ts: node-cron expressions on the Clock). */
+  #startSchedules(config: OrbitalConfig, agent: OrbitalAgent, logger: Logger): void {
+    const cron = new CronScheduler({ clock: this.#options.clock, logger: logger.child({ component: 'schedules' }) });
+    const { planRefresh, telemetry, storeCompaction } = config.schedules;
+    if (planRefresh !== undefined) cron.add('plan-refresh', planRefresh, () => this.refreshPlan().then(() => undefined));
+    if (telemetry !== undefined) cron.add('telemetry', telemetry, () => agent.sendTelemetryNow());
+    if (storeCompaction !== undefined) cron.add('store-compaction', storeCompaction, () => { agent.compactStores(); });
+    cron.start();
+    this.#cron = cron;
+  }
+
+  /**
+   * Reads the configured plan file again and applies its plan if it changed (what the planRefresh
+   * schedule runs). A signed plan update in use supersedes the file; a file that cannot be read or
+   * parsed leaves the plan in use and is an error (logged by the schedule).
+   */
+  async refreshPlan(): Promise<'applied' | 'unchanged' | 'superseded'> {
+    const config = this.#config;
+    const agent = this.#agent;
+    if (config === undefined || agent === undefined) throw new OrbitfedError('ORBITFED_ORBITAL_STATE', 'the orbital agent is not running');
+    if (agent.status().planIssuedAtMs > 0) return 'superseded';
+    const plan = await loadContactPlanFile(config.planFile);
+    if (plan.hash === this.#configuredPlanHash) return 'unchanged';
+    const outcome = agent.applyConfiguredPlan(plan, config.planEpochMs);
+    if (outcome === 'applied') this.#configuredPlanHash = plan.hash;
+    return outcome;
+  }
+
+  /** The schedules' counters (runs, failures, next instants). */
+  scheduleStats(): CronJobStats[] {
+    return this.#cron?.stats() ?? [];
   }
 
   /** Where it listens: the CLs' configured addresses and /metrics. */
@@ -141,6 +180,8 @@ export class OrbitalService {
   }
 
   async stop(): Promise<void> {
+    this.#cron?.stop();
+    this.#cron = undefined;
     await this.#metricsEndpoint?.stop();
     this.#metricsEndpoint = undefined;
     await this.#agent?.stop();

@@ -57,6 +57,13 @@ describe('the ground agent configuration', () => {
     const config = await loadGroundConfig(configFile(MINIMAL), {});
     expect(config.schedulerApiKey).toBeUndefined();
     expect(config.file.space.satellites).toHaveLength(1);
+    expect(config.planRefresh).toBeUndefined();
+  });
+
+  it('reads the plan file again on a cron schedule (UTC) when schedules.planRefresh is set', async () => {
+    const config = await loadGroundConfig(configFile(`${MINIMAL}schedules:\n  planRefresh: "*/15 * * * *"\n`), {});
+    expect(config.planRefresh?.expression).toBe('*/15 * * * *');
+    expect(new Date(config.planRefresh!.nextAfterMs(Date.parse('2026-06-14T10:07:00Z'))).toISOString()).toBe('2026-06-14T10:15:00.000Z');
   });
 
   const refusals: [string, string, string, string | RegExp][] = [
@@ -73,6 +80,8 @@ describe('the ground agent configuration', () => {
     ['an API key from an unset variable', `${MINIMAL}scheduler:\n  url: http://127.0.0.1:8080\n  apiKey:\n    env: ORBITFED_NOT_SET\n`, 'ORBITFED_CONFIG_SECRET', 'ORBITFED_NOT_SET is not set'],
     ['an API key file that does not exist', `${MINIMAL}scheduler:\n  url: http://127.0.0.1:8080\n  apiKey:\n    file: missing.key\n`, 'ORBITFED_CONFIG_SECRET', 'missing.key'],
     ['two overlay peers with one ipn', MINIMAL.replace('peers: []', `peers:\n    - { name: a, node: 5, address: /ip4/127.0.0.1/tcp/1, publicKeyHex: "${KEY}" }\n    - { name: b, node: 5, address: /ip4/127.0.0.1/tcp/2, publicKeyHex: "${KEY}" }`), 'ORBITFED_CONFIG_INVALID', '/terrestrial/peers/1/node'],
+    ['a plan refresh schedule that is not a cron expression', `${MINIMAL}schedules:\n  planRefresh: "every 10 minutes"\n`, 'ORBITFED_CONFIG_INVALID', /\/schedules\/planRefresh: 'every 10 minutes' is not a cron expression: .*expected 5 or 6 fields but got 3/],
+    ['a plan refresh schedule with a minute out of range', `${MINIMAL}schedules:\n  planRefresh: "60 * * * *"\n`, 'ORBITFED_CONFIG_INVALID', /\/schedules\/planRefresh: '60 \* \* \* \*' is not a cron expression: minute '60'/],
     ['a peer key that is not 32 bytes of hex', MINIMAL.replace('peers: []', 'peers:\n    - { name: a, node: 5, address: /ip4/127.0.0.1/tcp/1, publicKeyHex: "abc" }'), 'ORBITFED_CONFIG_INVALID', '/terrestrial/peers/0/publicKeyHex'],
   ];
   for (const [what, text, code, detail] of refusals) {

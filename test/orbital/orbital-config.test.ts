@@ -72,4 +72,32 @@ describe('the orbital agent configuration', () => {
     writeFileSync(join(dir, 'missing.key'), 'not hex\n');
     await expect(loadOrbitalConfig(path)).rejects.toMatchObject({ code: 'ORBITFED_KEY_FILE', message: expect.stringMatching(/missing\.key/) });
   });
+
+  it('schedules plan refresh every 10 minutes and store compaction hourly by default, telemetry by its period (UTC cron)', async () => {
+    const config = await loadOrbitalConfig(await configWith(SAMPLE));
+    expect(config.schedules.planRefresh?.expression).toBe('*/10 * * * *');
+    expect(config.schedules.storeCompaction?.expression).toBe('7 * * * *');
+    expect(config.schedules.telemetry).toBeUndefined();
+    expect(config.telemetryPeriodMs).toBe(60_000);
+    expect(new Date(config.schedules.storeCompaction!.nextAfterMs(Date.parse('2026-06-14T10:30:00Z'))).toISOString()).toBe('2026-06-14T11:07:00.000Z');
+  });
+
+  it('takes telemetry on a cron schedule instead of its period, and "off" for the other schedules', async () => {
+    const text = `${SAMPLE.replace(/^telemetryPeriodMs: .*\n/m, '')}\nschedules:\n  telemetry: "*/30 * * * * *"\n  planRefresh: "off"\n  storeCompaction: "0 3 * * *"\n`;
+    const config = await loadOrbitalConfig(await configWith(text));
+    expect(config.telemetryPeriodMs).toBe(0);
+    expect(config.schedules.telemetry?.expression).toBe('*/30 * * * * *');
+    expect(config.schedules.planRefresh).toBeUndefined();
+    expect(config.schedules.storeCompaction?.expression).toBe('0 3 * * *');
+  });
+
+  it('refuses a schedule that is not a cron expression, naming the file and the field', async () => {
+    const { code, message } = await failure(`${SAMPLE}\nschedules:\n  storeCompaction: "every hour"\n`);
+    expect(code).toBe('ORBITFED_CONFIG_INVALID');
+    expect(message).toMatch(/orbital-agent\.yaml: schedules\/storeCompaction: 'every hour' is not a cron expression: .*expected 5 or 6 fields but got 2/);
+    expect(await failure(`${SAMPLE}\nschedules:\n  planRefresh: "0 25 * * *"\n`)).toMatchObject({ message: expect.stringMatching(/schedules\/planRefresh: '0 25 \* \* \*' is not a cron expression: hour '25'/) });
+    expect(await failure(`${SAMPLE}\nschedules:\n  telemetry: "off"\n`)).toMatchObject({ message: expect.stringMatching(/schedules\/telemetry/) });
+    expect(await failure(`${SAMPLE}\nschedules:\n  telemetry: "* * * * *"\n`)).toMatchObject({ message: expect.stringMatching(/schedules\/telemetry: set either schedules\/telemetry or telemetryPeriodMs, not both/) });
+    expect(await failure(`${SAMPLE}\nschedules:\n  compaction: "* * * * *"\n`)).toMatchObject({ code: 'ORBITFED_CONFIG_INVALID', message: expect.stringMatching(/compaction/) });
+  });
 });
