@@ -21,6 +21,7 @@ import { evidenceBytes } from './evidence.ts';
 import type { Ledger } from './ledger.ts';
 import { DecodedTransactions } from './decoded-transactions.ts';
 import type { LedgerTransaction, TransactionResult } from './ledger-transactions.ts';
+import type { SignatureCheck } from './signature-verdicts.ts';
 
 /** ABCI result codes of our transactions: 0 applied, 1 no-op (already applied), 2 malformed, 3 rejected by the ledger. */
 export const TX_CODE = { applied: 0, noOp: 1, malformed: 2, rejected: 3 } as const;
@@ -31,6 +32,10 @@ export interface LedgerApplicationOptions {
   readonly nodeOfValidator?: ReadonlyMap<string, string>;
   /** Decoded transactions shared with the mempool (each decoded once per validator). */
   readonly decoded?: DecodedTransactions;
+  /** Most transactions a proposal of this validator carries (bounds a block's execution time); default all that fit. */
+  readonly proposalTxsMax?: number;
+  /** Receipt signature check for FinalizeBlock: ed25519Verify by default; a validator passes its SignatureVerdicts. */
+  readonly verifySignature?: SignatureCheck;
 }
 
 export { txHashOf } from './ledger-application-hash.ts';
@@ -58,8 +63,9 @@ export class LedgerApplication implements Application {
   prepareProposal(request: PrepareProposalRequest): PrepareProposalResponse {
     const txs: Uint8Array[] = [];
     let bytes = 0;
+    const txsMax = this.#options.proposalTxsMax ?? Number.POSITIVE_INFINITY;
     for (const tx of request.txs) {
-      if (bytes + tx.length > request.maxTxBytes) break;
+      if (bytes + tx.length > request.maxTxBytes || txs.length >= txsMax) break;
       if (this.#decoded.decode(tx) === null) continue;
       bytes += tx.length;
       txs.push(tx);
@@ -86,7 +92,7 @@ export class LedgerApplication implements Application {
     const hashes = block.txs.map(txHashOf);
     const decoded = block.txs.map((tx, i) => this.#decoded.decode(tx, hashes[i]));
     const applicable = decoded.filter((tx): tx is LedgerTransaction => tx !== null);
-    const result = this.#ledger.applyBlock([...slashes, ...applicable], block.header.timeMs);
+    const result = this.#ledger.applyBlock([...slashes, ...applicable], block.header.timeMs, this.#options.verifySignature);
     const txResults: ExecTxResult[] = [];
     let next = slashes.length;
     for (const tx of decoded) {

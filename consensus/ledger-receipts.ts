@@ -14,17 +14,19 @@
 // being possible. The job's escrow, which resolves once, is a second guard: a node that signs a
 // new receipt for a settled job gets ESCROW_RESOLVED.
 import { bytesEqual, sha256 } from './canonical-bytes.ts';
+import { ed25519Verify } from './ed25519.ts';
 import { receiptSignerKey } from './ledger-nodes.ts';
 import { NO_OP, rejected, type LedgerState, type Outcome } from './ledger-state.ts';
 import type { LedgerRejectionCode, SettleReceiptTx } from './ledger-transactions.ts';
 import { postPendingEscrow } from './ledger-transfers.ts';
 import { receiptKey, receiptSigningBytes, verifyReceipt, type ReceiptRejection } from './receipt.ts';
 import { reputationAfterSettlement } from './settlement-math.ts';
+import type { SignatureCheck } from './signature-verdicts.ts';
 
 export const receiptRejectionCode = (reason: ReceiptRejection): LedgerRejectionCode =>
   `ORBITFED_RECEIPT_${reason.toUpperCase().replaceAll('-', '_')}` as LedgerRejectionCode;
 
-export function settleReceipt(state: LedgerState, tx: SettleReceiptTx, blockTimeMs: number): Outcome {
+export function settleReceipt(state: LedgerState, tx: SettleReceiptTx, blockTimeMs: number, verifySignature: SignatureCheck = ed25519Verify): Outcome {
   const receipt = tx.receipt.receipt;
   const key = receiptKey(receipt);
   const contentHash = sha256(receiptSigningBytes(receipt));
@@ -38,6 +40,7 @@ export function settleReceipt(state: LedgerState, tx: SettleReceiptTx, blockTime
     clockSkewMsMax: state.params.receiptClockSkewMsMax,
     validityMsMax: state.params.receiptValidityMsMax,
     keyOf: (nodeId, keyEpoch) => receiptSignerKey(state, nodeId, keyEpoch),
+    verifySignature,
   });
   if (!verdict.ok) return rejected(receiptRejectionCode(verdict.reason), verdict.detail);
   if (settled !== undefined) return rejected('ORBITFED_RECEIPT_SEQUENCE_REUSED', `${key} was settled with other content`);

@@ -14,12 +14,14 @@
 // or carries more than `transactionsPerBlockMax` transactions, is a caller's bug and throws.
 import assert from 'node:assert/strict';
 import { OrbitfedError } from '../common/index.ts';
+import { ed25519Verify } from './ed25519.ts';
 import { mint, openAccount, transfer } from './ledger-accounts.ts';
 import { registerNode, reportSlaViolation, revokeKey, rotateKey, slashDoubleSign } from './ledger-nodes.ts';
 import type { LedgerParams } from './ledger-params.ts';
 import { pruneSettledReceipts, settleReceipt } from './ledger-receipts.ts';
 import { decodeSnapshot, encodeSnapshot } from './ledger-snapshot.ts';
 import { LedgerState, rejected, type Account, type Escrow, type NodeRecord, type Outcome, type SettledReceipt, type Supply } from './ledger-state.ts';
+import type { SignatureCheck } from './signature-verdicts.ts';
 import { validateTransaction, type LedgerTransaction, type Movement, type TransactionResult } from './ledger-transactions.ts';
 import { expireEscrows, openEscrow, postEscrow, voidEscrow } from './ledger-transfers.ts';
 
@@ -37,7 +39,7 @@ export interface BlockResult {
   readonly stateHash: Uint8Array;
 }
 
-function decide(state: LedgerState, tx: LedgerTransaction, blockTimeMs: number): Outcome {
+function decide(state: LedgerState, tx: LedgerTransaction, blockTimeMs: number, verifySignature: SignatureCheck): Outcome {
   try {
     validateTransaction(tx);
   } catch (error) {
@@ -51,7 +53,7 @@ function decide(state: LedgerState, tx: LedgerTransaction, blockTimeMs: number):
     case 'escrow-open': return openEscrow(state, tx, blockTimeMs);
     case 'escrow-post': return postEscrow(state, tx, blockTimeMs);
     case 'escrow-void': return voidEscrow(state, tx, blockTimeMs);
-    case 'settle-receipt': return settleReceipt(state, tx, blockTimeMs);
+    case 'settle-receipt': return settleReceipt(state, tx, blockTimeMs, verifySignature);
     case 'register-node': return registerNode(state, tx, blockTimeMs);
     case 'rotate-key': return rotateKey(state, tx, blockTimeMs);
     case 'revoke-key': return revokeKey(state, tx, blockTimeMs);
@@ -93,7 +95,11 @@ export class Ledger {
     return this.#state.lastBlockTimeMs;
   }
 
-  applyBlock(transactions: readonly LedgerTransaction[], blockTimeMs: number): BlockResult {
+  /**
+   * Applies a block. `verifySignature` checks receipt signatures: ed25519Verify, or anything that
+   * gives its answers (a validator passes its SignatureVerdicts, which remembers them).
+   */
+  applyBlock(transactions: readonly LedgerTransaction[], blockTimeMs: number, verifySignature: SignatureCheck = ed25519Verify): BlockResult {
     const state = this.#state;
     if (!Number.isSafeInteger(blockTimeMs) || blockTimeMs < state.lastBlockTimeMs) {
       throw new OrbitfedError('ORBITFED_LEDGER_BLOCK_TIME', `block time ${blockTimeMs} is not an integer ≥ the last block's ${state.lastBlockTimeMs}`);
@@ -106,7 +112,7 @@ export class Ledger {
     const expiry = expireEscrows(state, blockTimeMs);
     const prunedReceipts = pruneSettledReceipts(state, blockTimeMs);
     const results = transactions.map((tx) => {
-      const outcome = decide(state, tx, blockTimeMs);
+      const outcome = decide(state, tx, blockTimeMs, verifySignature);
       outcome.apply?.();
       return outcome.result;
     });
@@ -121,7 +127,7 @@ export class Ledger {
    */
   checkTransaction(tx: LedgerTransaction, blockTimeMs: number): TransactionResult {
     assert.ok(blockTimeMs >= this.#state.lastBlockTimeMs);
-    return decide(this.#state, tx, blockTimeMs).result;
+    return decide(this.#state, tx, blockTimeMs, ed25519Verify).result;
   }
 
   /** The state hash after the last block. */

@@ -33,6 +33,12 @@ export const ValidatorConfigSchema = Type.Object({
   emptyBlockIntervalMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 600_000, description: 'an idle chain makes a block this often; default 1000' })),
   snapshotEveryBlocks: Type.Optional(Type.Integer({ minimum: 1, description: 'ledger snapshot period; default 1000' })),
   gossipIntervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 60_000, description: 'default 500' })),
+  proposalTxsMax: Type.Optional(Type.Integer({
+    minimum: 1, maximum: 20_000, description: 'transactions this validator puts in a block it proposes (bounds a block\'s execution time); default 2000',
+  })),
+  signatureWorkers: Type.Optional(Type.Integer({
+    minimum: 0, maximum: 64, description: 'threads verifying receipt signatures while they wait in the mempool (0: all in FinalizeBlock); default 1',
+  })),
   logLevel: Type.Optional(Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)))),
 }, { additionalProperties: false });
 

@@ -17,6 +17,7 @@ import { TIMEOUTS_DEFAULT, type TimeoutConfig } from './tendermint.ts';
 import { loadValidatorConfig, readKeyFile, type LoadedValidatorConfig } from './validator-config.ts';
 import { ValidatorNode } from './validator-node.ts';
 import { ValidatorRpc } from './validator-rpc.ts';
+import { SignatureWorkerPool } from './signature-worker-pool.ts';
 import { Libp2pValidatorTransport } from './validator-transport.ts';
 import { validatorAddress } from './validator-set.ts';
 
@@ -35,6 +36,7 @@ export class ValidatorService {
   #transport: Libp2pValidatorTransport | null = null;
   #node: ValidatorNode | null = null;
   #rpc: ValidatorRpc | null = null;
+  #signatureWorkers: SignatureWorkerPool | null = null;
   #log: Logger | null = null;
 
   constructor(options: ValidatorServiceOptions) {
@@ -93,6 +95,9 @@ export class ValidatorService {
     const txsCounter = metrics.counter('orbitfed_validator_txs_committed_total', 'transactions in committed blocks');
     const roundGauge = metrics.gauge('orbitfed_validator_last_commit_round', 'round in which the last block was decided');
 
+    const signatureWorkerThreads = config.signatureWorkers ?? 1;
+    const signatureWorkers = signatureWorkerThreads > 0 ? new SignatureWorkerPool({ threads: signatureWorkerThreads, logger: root }) : null;
+    this.#signatureWorkers = signatureWorkers;
     const transport = new Libp2pValidatorTransport({ identitySeed: seed, listenAddresses: config.listen, peers, clock: this.#options.clock, logger: root });
     this.#transport = transport;
     const t = config.timeouts;
@@ -107,6 +112,7 @@ export class ValidatorService {
         ...(config.emptyBlockIntervalMs !== undefined ? { emptyBlockIntervalMs: config.emptyBlockIntervalMs } : {}),
         ...(config.snapshotEveryBlocks !== undefined ? { snapshotEveryBlocks: config.snapshotEveryBlocks } : {}),
         ...(config.gossipIntervalMs !== undefined ? { gossipIntervalMs: config.gossipIntervalMs } : {}),
+        ...(config.proposalTxsMax !== undefined ? { proposalTxsMax: config.proposalTxsMax } : {}),
       },
       {
         clock: this.#options.clock,
@@ -117,6 +123,7 @@ export class ValidatorService {
         chainStore: store,
         transport,
         genesisLedger: () => genesisLedger(chain),
+        ...(signatureWorkers !== null ? { signaturePrecheck: signatureWorkers } : {}),
         logger: root,
       },
     );
@@ -125,6 +132,7 @@ export class ValidatorService {
       txsCounter.inc(undefined, info.txs);
       roundGauge.set(info.round);
     });
+    signatureWorkers?.start();
     await transport.start();
     node.start();
     this.#node = node;
@@ -151,6 +159,8 @@ export class ValidatorService {
     }
     await this.#transport?.stop();
     this.#transport = null;
+    await this.#signatureWorkers?.stop();
+    this.#signatureWorkers = null;
     this.#store?.close();
     this.#store = null;
     this.#log?.info({ chainId: this.#chain?.genesis.chainId, dataDir: this.#loaded?.dataDir }, 'validator stopped');

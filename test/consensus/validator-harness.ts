@@ -14,6 +14,7 @@ import { registerNodeTransaction } from '../../consensus/ledger-nodes.ts';
 import type { LedgerTransaction } from '../../consensus/ledger-transactions.ts';
 import { makeReceipt, signReceipt } from '../../consensus/receipt.ts';
 import { FileSignStateStore } from '../../consensus/sign-state-file.ts';
+import type { SignaturePrecheck } from '../../consensus/signature-worker-pool.ts';
 import { ValidatorNode, type ValidatorTransport } from '../../consensus/validator-node.ts';
 import { seedOf, USAGE } from './ledger-world.ts';
 
@@ -85,12 +86,14 @@ export class ValidatorHarness {
     this.stores = this.addresses.map(() => null);
   }
 
-  start(i: number): ValidatorNode {
+  /** Starts validator i; `options` adds a signature precheck (worker threads) or caps its proposals. */
+  start(i: number, options: { signaturePrecheck?: SignaturePrecheck; proposalTxsMax?: number } = {}): ValidatorNode {
     const store = ChainStore.open(join(this.dir, `v${i}.chain`), { blocksRetained: 1000 });
     const node = new ValidatorNode(
       {
         chainId: CHAIN, validators: this.chain.validators, ownAddress: this.addresses[i]!, genesisTimeMs: GENESIS_MS,
         snapshotEveryBlocks: 5, commitDelayMs: 50, emptyBlockIntervalMs: 500,
+        ...(options.proposalTxsMax !== undefined ? { proposalTxsMax: options.proposalTxsMax } : {}),
       },
       {
         clock: this.clock,
@@ -100,6 +103,7 @@ export class ValidatorHarness {
         chainStore: store,
         transport: this.#transport(i),
         genesisLedger: () => genesisLedger(this.chain),
+        ...(options.signaturePrecheck !== undefined ? { signaturePrecheck: options.signaturePrecheck } : {}),
       },
     );
     node.start();

@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { hexOf } from '../../consensus/binary-layout.ts';
+import { txHashOf } from '../../consensus/ledger-application-hash.ts';
 import { encodeTransaction } from '../../consensus/ledger-transactions.ts';
+import { SignatureWorkerPool } from '../../consensus/signature-worker-pool.ts';
 import { escrowTx, receiptTx, ValidatorHarness } from './validator-harness.ts';
 
 let harness: ValidatorHarness | null = null;
@@ -74,6 +76,58 @@ describe('validator node (the shell around the Tendermint core, on an in-memory 
     expect(restarted.height).toBeGreaterThan(target);
     expectAgreement(h, target);
     expect(hexOf(restarted.ledger.stateHash())).toBe(hexOf(h.nodes[0]!.ledger.stateHash()));
+  });
+
+  it('verifies each receipt signature once per validator: in its worker while the receipt waits, not again in FinalizeBlock', async () => {
+    const pools = Array.from({ length: 4 }, () => new SignatureWorkerPool());
+    for (const pool of pools) pool.start();
+    try {
+      const h = (harness = new ValidatorHarness(5));
+      for (let i = 0; i < 4; i++) h.start(i, { signaturePrecheck: pools[i]! });
+      const jobs = 21;
+      for (let job = 0; job < jobs; job++) h.nodes[job % 4]!.submit(encodeTransaction(escrowTx(job)));
+      h.runUntilHeight(3);
+      // Workers answer in real time, the cluster runs on virtual time: let them finish between steps.
+      const settle = async (): Promise<void> => {
+        do await new Promise((resolve) => setTimeout(resolve, 1));
+        while (pools.some((p) => p.pendingJobs > 0));
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      };
+      const receipts = Array.from({ length: jobs - 1 }, (_, job) => receiptTx(job, h.clock.now()));
+      const honest = receiptTx(jobs - 1, h.clock.now());
+      if (honest.kind !== 'settle-receipt') throw new Error('a receipt transaction');
+      const signature = new Uint8Array(honest.receipt.signature);
+      signature[7]! ^= 0x01;
+      const forgedTx = encodeTransaction({ ...honest, receipt: { ...honest.receipt, signature } });
+      for (const tx of receipts) h.nodes[0]!.submit(encodeTransaction(tx));
+      h.nodes[1]!.submit(forgedTx);
+      const endMs = h.clock.now() + 4000;
+      while (h.clock.now() < endMs) {
+        await settle();
+        h.run(5);
+      }
+      const ledger = h.nodes[2]!.ledger;
+      for (let job = 0; job < jobs - 1; job++) expect(ledger.escrowOfJob(`job-${job}`)?.status, `job ${job}`).toBe('posted');
+      const forged = h.nodes[3]!.txStatus(txHashOf(forgedTx));
+      expect(forged.status === 'committed' && forged.code).toBe(3);
+      expect(forged.status === 'committed' && forged.log).toMatch(/^ORBITFED_RECEIPT_BAD_SIGNATURE/);
+      for (const node of h.nodes) expect(node!.signatureStats).toEqual({ hits: jobs, misses: 0 });
+    } finally {
+      await Promise.all(pools.map((p) => p.stop()));
+    }
+  });
+
+  it('proposes at most proposalTxsMax transactions per block, and the rest follow in the next blocks', () => {
+    const h = (harness = new ValidatorHarness(13));
+    for (let i = 0; i < 4; i++) h.start(i, { proposalTxsMax: 4 });
+    const startHeight = h.nodes[0]!.height;
+    for (let job = 0; job < 30; job++) h.nodes[job % 4]!.submit(encodeTransaction(escrowTx(job)));
+    h.runUntilHeight(startHeight + 12);
+    const store = h.stores[0]!;
+    const sizes = Array.from({ length: store.height }, (_, k) => store.block(k + 1)!.block.txs.length);
+    expect(Math.max(...sizes)).toBe(4);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(30);
+    expect(h.nodes[0]!.ledger.escrows().length).toBe(30);
   });
 
   it('an isolated validator stops deciding alone and rejoins after the partition heals', () => {
