@@ -443,15 +443,8 @@ async function readBack(federation: Federation, clock: Clock, submission: Submis
   }
 }
 
-/** Every validator's view of the money and of the jobs' escrows, and the block hash at a height they all have. */
-async function readLedger(federation: Federation, submissions: readonly SubmissionRecord[]): Promise<{ records: LedgerRecord[]; commonHeight: number | undefined; accounts: string[] }> {
-  const { spec, inputs } = federation;
-  const accounts = [
-    feeAccountId(spec.currency), escrowAccountId(spec.currency),
-    ...spec.tenants.map((t) => tenantAccountId(t.id, spec.currency)),
-    ...inputs.nodes.map((n) => providerAccountId(n.id, spec.currency)),
-    ...Array.from({ length: spec.validators }, (_, i) => `validator-${i}-stake`),
-  ];
+/** Every escrow the jobs held: their final placements' and any named in their events (earlier attempts). */
+export function escrowIdsOf(submissions: readonly SubmissionRecord[]): Set<string> {
   const escrowIds = new Set<string>();
   for (const s of submissions) {
     const placement = s.finalJob?.placement as { escrowId?: string } | undefined;
@@ -461,6 +454,19 @@ async function readLedger(federation: Federation, submissions: readonly Submissi
       if (typeof escrowId === 'string') escrowIds.add(escrowId);
     }
   }
+  return escrowIds;
+}
+
+/** Every validator's view of the money and of the jobs' escrows, and the block hash at a height they all have. */
+async function readLedger(federation: Federation, submissions: readonly SubmissionRecord[]): Promise<{ records: LedgerRecord[]; commonHeight: number | undefined; accounts: string[] }> {
+  const { spec, inputs } = federation;
+  const accounts = [
+    feeAccountId(spec.currency), escrowAccountId(spec.currency),
+    ...spec.tenants.map((t) => tenantAccountId(t.id, spec.currency)),
+    ...inputs.nodes.map((n) => providerAccountId(n.id, spec.currency)),
+    ...Array.from({ length: spec.validators }, (_, i) => `validator-${i}-stake`),
+  ];
+  const escrowIds = escrowIdsOf(submissions);
   const statuses = await Promise.all(federation.layout.validatorRpcUrls.map(async (_, i) => {
     try {
       return (await federation.validatorClient(i).status()).lastCommitted?.height ?? 0;

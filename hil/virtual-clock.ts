@@ -1,4 +1,4 @@
-// The swarm's time: one VirtualClock for the whole federation, run one due instant at a time.
+// The swarm's time (and every simulation test's): one VirtualClock, run one due instant at a time.
 // `VirtualClock.advanceTo` fires every due timer in one synchronous loop, so the promise chains a
 // timer starts (a convergence layer's acknowledgement, a store's commit, a workload's end) would run
 // only after the whole advance, at the wrong virtual time. `runUntil` therefore moves to the next

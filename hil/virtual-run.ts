@@ -20,7 +20,7 @@ import { demoPlanStartMs } from './demo-federation.ts';
 import { loadFederationInputs, type FederationInputs } from './federation-spec.ts';
 import type { Scenario, ScenarioFault } from './scenario-file.ts';
 import {
-  federationSpecOf, LINK_OUTAGE_RECORDS_MAX, scenarioActions, type AppliedFault, type ExitRecord, type FaultRecord, type LedgerRecord, type LinkOutageRecord, type ScenarioRecord,
+  escrowIdsOf, federationSpecOf, LINK_OUTAGE_RECORDS_MAX, scenarioActions, type AppliedFault, type ExitRecord, type FaultRecord, type LedgerRecord, type LinkOutageRecord, type ScenarioRecord,
   type SubmissionRecord,
 } from './scenario-runner.ts';
 import { drawSwarmFaults, type SwarmFaultKind } from './swarm-faults.ts';
@@ -326,15 +326,7 @@ function readBack(federation: VirtualFederation, submissions: readonly Submissio
 /** Every validator's view of the money and of the jobs' escrows, as the real run reads them over RPC. */
 function readLedger(federation: VirtualFederation, submissions: readonly SubmissionRecord[], currency: string): { records: LedgerRecord[]; commonHeight: number | undefined; accounts: string[] } {
   const validators = federation.validators;
-  const escrowIds = new Set<string>();
-  for (const s of submissions) {
-    const placement = s.finalJob?.placement as { escrowId?: string } | undefined;
-    if (placement?.escrowId !== undefined) escrowIds.add(placement.escrowId);
-    for (const event of s.events) {
-      const escrowId = (event.detail as { escrowId?: unknown } | undefined)?.escrowId;
-      if (typeof escrowId === 'string') escrowIds.add(escrowId);
-    }
-  }
+  const escrowIds = escrowIdsOf(submissions);
   const heights = Array.from({ length: validators.count }, (_, i) => validators.node(i)?.lastCommitted?.height);
   const reachable = heights.filter((h): h is number => h !== undefined);
   const commonHeight = reachable.length === 0 ? undefined : Math.min(...reachable);

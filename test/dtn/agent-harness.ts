@@ -11,7 +11,7 @@ import { encodeBundle } from '../../dtn/bundle-codec.ts';
 import type { BundleStatusReport } from '../../dtn/admin-record.ts';
 import { SimulatedNetwork, simulatedPeerAddress } from '../../dtn/simulated-network.ts';
 import type { PeerAddress } from '../../dtn/convergence-layer.ts';
-import { SimulationClock } from './simulation-clock.ts';
+import { SimulationClock } from '../../hil/index.ts';
 
 /** 2026-06-14T00:00:00Z: the day after the sample TLEs' epoch. */
 export const EPOCH_MS = Date.UTC(2026, 5, 14);

@@ -15,7 +15,7 @@ import type { BundleHandler, ConvergenceLayer } from '../../dtn/convergence-laye
 import { dtnTimeFromUnixMs } from '../../dtn/dtn-time.ts';
 import { formatEid, ipnEid } from '../../dtn/eid.ts';
 import { AgentHarness, APP_SERVICE, EPOCH_MS, scratchDirectory, type HarnessOptions } from './agent-harness.ts';
-import { SimulationClock } from './simulation-clock.ts';
+import { SimulationClock } from '../../hil/index.ts';
 import { sampleBundle } from './sample-bundles.ts';
 
 type ContactSpec = readonly [from: number, to: number, startSec: number, endSec: number, rateBytesPerSec: number, owltSec?: number];

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BundleVerdict, ConvergenceLayer, ReceivedFrom } from '../../dtn/convergence-layer.ts';
 import { SimulatedNetwork, simulatedPeerAddress } from '../../dtn/simulated-network.ts';
-import { SimulationClock } from './simulation-clock.ts';
+import { SimulationClock } from '../../hil/index.ts';
 
 const T0 = 1_000_000;
 

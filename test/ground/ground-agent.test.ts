@@ -15,7 +15,7 @@ import {
   type PassEventPayload, type StatusPayload,
 } from '../../ground/index.ts';
 import { encodeJobResult, encodeTelemetryPayload, SERVICE_NUMBERS, signJobResult, withOverlayContacts } from '../../scheduler/index.ts';
-import { SimulationClock } from '../dtn/simulation-clock.ts';
+import { SimulationClock } from '../../hil/index.ts';
 import { publishRaw, Recorder } from './brokers.ts';
 
 const T0_MS = Date.UTC(2026, 5, 14);

@@ -15,7 +15,7 @@ import { BundleAgent, SimulatedNetwork, simulatedPeerAddress } from '../../dtn/i
 import { HousekeepingReader, OrbitalAgent, type OrbitalAgentSettings } from '../../orbital/index.ts';
 import { ProcessRuntime } from '../../runtime/index.ts';
 import { encodeJobAssignment, SERVICE_NUMBERS, signJobAssignment, verifyJobResult } from '../../scheduler/index.ts';
-import { SimulationClock } from '../dtn/simulation-clock.ts';
+import { SimulationClock } from '../../hil/index.ts';
 import { assignmentOf, CHAIN_ID, HOUR_MS, NODE_PUBLIC_KEY, NODE_SEED, SCHEDULER_SEED, T0_MS } from './assignment-fixtures.ts';
 import { GroundRecord, GROUND, orbitalSettings, recordingLogger, SATELLITE, scratchDirectory } from './orbital-harness.ts';
 

@@ -15,7 +15,7 @@ import {
 } from '../../scheduler/job-assignment.ts';
 import type { JobSpec } from '../../scheduler/job-spec.ts';
 import { scratchDirectory as dtnScratch } from '../dtn/agent-harness.ts';
-import { SimulationClock } from '../dtn/simulation-clock.ts';
+import { SimulationClock } from '../../hil/index.ts';
 import { CHAIN_ID, startHarness, testPlan, type Harness } from './api-harness.ts';
 import { HOUR_MS, jobSpec, T0_MS } from './job-fixtures.ts';
 
