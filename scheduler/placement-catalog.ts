@@ -6,9 +6,13 @@ import type { ContactPlan, ElementSet } from '../contact-plans/index.ts';
 import { verifiedAuditors } from './attestations.ts';
 import type { CountryBorders } from './country-borders.ts';
 import { GroundTracks } from './ground-track.ts';
+import { filterColumnsOf, type FilterColumns } from './placement-filters.ts';
 import type { NodeSpec } from './node-spec.ts';
 import { placementGraphOf, type PlacementGraph } from './placement-graph.ts';
-import { newScanScratch, type ScanScratch } from './placement-search.ts';
+import { newScanScratch, type ScanScratch, TargetedScratch } from './placement-search.ts';
+
+/** Distinct auditors the filters tell apart by bit masks (more: by sets, slower). */
+const AUDITOR_BITS_MAX = 30;
 
 /** Nodes one catalog holds at most. */
 export const CATALOG_NODES_MAX = 100_000;
@@ -34,6 +38,8 @@ export class NodeCatalog {
   readonly plan: ContactPlan;
   readonly graph: PlacementGraph;
   readonly nodes: readonly NodeSpec[];
+  /** The nodes' ids, by catalog index. */
+  readonly ids: readonly string[];
   /** Catalog index → graph node, or −1 when the node's ipn has no place in the plan. */
   readonly graphNodeOf: Int32Array;
   /** Graph node → catalog index, or −1 for plan nodes nobody registered. */
@@ -42,10 +48,18 @@ export class NodeCatalog {
   readonly orbitalByGraphNode: Uint8Array;
   /** Per catalog index: the auditors whose attestations verify and agree with the node. */
   readonly auditors: readonly ReadonlySet<string>[];
+  /** Auditor id → one bit of `auditorMask`; undefined when the nodes name more than AUDITOR_BITS_MAX auditors (the filters then ask `auditors`). */
+  readonly auditorBits: ReadonlyMap<string, number> | undefined;
+  /** Per catalog index: the bits of `auditors`. */
+  readonly auditorMask: Int32Array;
+  /** The nodes' attributes the filters read, as columns. */
+  readonly filterColumns: FilterColumns;
+  /** Per catalog index: the end of the node's last blackout (−Infinity without any): a run ready after it needs no blackout check. */
+  readonly blackoutsEndMaxMs: Float64Array;
   /** Ground tracks for processing footprints; undefined without borders. */
   readonly groundTracks: GroundTracks | undefined;
   /** Per-node arrays placement reuses from one decision to the next (placement is synchronous: one at a time). */
-  readonly scratch: { readonly scan: ScanScratch; readonly isTarget: Uint8Array; readonly survivorOf: Int32Array };
+  readonly scratch: { readonly scan: ScanScratch; readonly targeted: TargetedScratch; readonly isTarget: Uint8Array; readonly survivorOf: Int32Array };
   readonly #indexById: ReadonlyMap<string, number>;
   readonly #byRules = new Map<string, { readonly value: unknown; readonly weight: number }>();
   #byRulesWeight = 0;
@@ -57,6 +71,7 @@ export class NodeCatalog {
     this.plan = input.plan;
     this.graph = placementGraphOf(input.plan);
     this.nodes = input.nodes;
+    this.ids = input.nodes.map((node) => node.id);
     const indexById = new Map<string, number>();
     const indexByIpn = new Map<number, number>();
     input.nodes.forEach((node, i) => {
@@ -81,10 +96,16 @@ export class NodeCatalog {
     const keys = input.auditorKeys ?? new Map<string, Uint8Array>();
     this.auditors = input.nodes.map((node) =>
       input.chainId === undefined || node.attestations.length === 0 ? new Set<string>() : verifiedAuditors(node, keys, input.chainId));
+    this.filterColumns = filterColumnsOf(input.nodes);
+    this.blackoutsEndMaxMs = Float64Array.from(input.nodes, (node) => node.blackouts.reduce((max, b) => Math.max(max, b.endMs), -Infinity));
+    const bits = new Map<string, number>();
+    for (const set of this.auditors) for (const a of set) if (!bits.has(a)) bits.set(a, bits.size < AUDITOR_BITS_MAX ? 1 << bits.size : 0);
+    this.auditorBits = bits.size <= AUDITOR_BITS_MAX ? bits : undefined;
+    this.auditorMask = Int32Array.from(this.auditors, (set) => [...set].reduce((mask, a) => mask | bits.get(a)!, 0));
     const elements = new Map<number, ElementSet>();
     for (const e of input.elements ?? []) elements.set(Number(e.catalogNumber), e);
     this.groundTracks = input.borders === undefined ? undefined : new GroundTracks(input.borders, elements);
-    this.scratch = { scan: newScanScratch(g.nodeCount), isTarget: new Uint8Array(g.nodeCount), survivorOf: new Int32Array(g.nodeCount) };
+    this.scratch = { scan: newScanScratch(g.nodeCount), targeted: new TargetedScratch(g.nodeCount), isTarget: new Uint8Array(g.nodeCount), survivorOf: new Int32Array(g.nodeCount) };
   }
 
   /** Catalog index of a node id, or undefined. */

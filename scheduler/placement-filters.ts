@@ -4,6 +4,7 @@
 // reputation, currency, sovereignty at rest, processing footprint of ground nodes, price (the
 // costliest last) — and the first failure is the node's reason, so every rejected node is counted
 // once.
+import { OrbitfedError } from '../common/index.ts';
 import { jobRuntime, type JobSpec } from './job-spec.ts';
 import { REPUTATION_PPM_DEFAULT, type NodeSpec } from './node-spec.ts';
 import type { NodeCatalog } from './placement-catalog.ts';
@@ -43,8 +44,9 @@ const MS_PER_HOUR = 3_600_000n;
 const MILLI = 1000n;
 
 /** The node's reputation: the ledger's (input), else the spec's, else the default 500,000 ppm. */
-export function reputationOf(ctx: Pick<FilterContext, 'reputationPpm'>, node: NodeSpec): number {
-  return ctx.reputationPpm?.get(node.id) ?? node.reputationPpm ?? REPUTATION_PPM_DEFAULT;
+export function reputationOf(ctx: Pick<FilterContext, 'reputationPpm' | 'catalog'>, index: number): number {
+  const fromLedger = ctx.reputationPpm === undefined ? undefined : ctx.reputationPpm.get(ctx.catalog.ids[index]!);
+  return fromLedger ?? ctx.catalog.filterColumns.specReputationPpm[index]!;
 }
 
 /**
@@ -61,32 +63,6 @@ export function priceMinorOf(job: JobSpec, node: NodeSpec): bigint {
   const numerator = BigInt(job.executionMs) * perHourTimesMilliGib;
   const denominator = MS_PER_HOUR * MILLI * GIB;
   return (numerator + denominator - 1n) / denominator;
-}
-
-/**
- * The same price as a float (relative error below 1e-12): for the cost score, and to decide the
- * price filter without integers unless the price is within a unit of the maximum.
- */
-export function priceMinorEstimate(job: JobSpec, node: NodeSpec): number {
-  const price = node.pricePerHourMinor;
-  const milliCpu = Math.ceil(job.resources.cpu * 1000 - 1e-9);
-  const perHour = (milliCpu / 1000) * price.cpu + (job.resources.memoryBytes / 2 ** 30) * price.memoryGiB + (job.resources.gpu ?? 0) * price.gpu;
-  return (job.executionMs / 3_600_000) * perHour;
-}
-
-/**
- * `priceMinorOf` as a number, computed in floats and exactly rounded up: integers are used only when
- * the float lands within 1e-6 of a whole unit (where its rounding could go either way), or beyond 2^50.
- */
-export function priceMinorNumber(job: JobSpec, node: NodeSpec): number {
-  const estimate = priceMinorEstimate(job, node);
-  if (estimate > 2 ** 50 || Math.abs(estimate - Math.round(estimate)) < 1e-6) return Number(priceMinorOf(job, node));
-  return Math.ceil(estimate);
-}
-
-/** Whether the node's price exceeds the job's maximum, exactly. */
-function overPrice(job: JobSpec, node: NodeSpec): boolean {
-  return priceMinorNumber(job, node) > job.maxPriceMinor.amount;
 }
 
 /** Every verdict a job's filters can give, built once per placement (nodes failing alike share one object and one text). */
@@ -139,35 +115,182 @@ export function filterVerdicts(job: JobSpec, reputationFloorPpm: number): Filter
   };
 }
 
-/** The first filter the node fails, or undefined when it passes them all. */
-export function filterNode(ctx: FilterContext, verdicts: FilterVerdicts, node: NodeSpec, index: number): FilterVerdict | undefined {
+/**
+ * The catalog's nodes as columns for the filters: one typed array per attribute they read, and the
+ * strings they compare (architecture, runtimes, currency) as small codes. Built once per catalog;
+ * 5,000 nodes' specs, each object of its own shape, cost ~170 ns a node to filter, the columns
+ * a tenth of that.
+ */
+export interface FilterColumns {
+  readonly orbital: Uint8Array;
+  readonly architectureCode: Int32Array;
+  readonly architectureCodes: ReadonlyMap<string, number>;
+  /** Per node: one bit per runtime it offers (`runtimeBits`). */
+  readonly runtimeMask: Int32Array;
+  readonly runtimeBits: ReadonlyMap<string, number>;
+  readonly cpu: Float64Array;
+  readonly memoryBytes: Float64Array;
+  readonly diskBytes: Float64Array;
+  readonly gpu: Float64Array;
+  /** The spec's reputation (or the default); the ledger's, when the caller gives it, is looked up instead. */
+  readonly specReputationPpm: Float64Array;
+  readonly currencyCode: Int32Array;
+  readonly currencyCodes: ReadonlyMap<string, number>;
+  readonly priceCpu: Float64Array;
+  readonly priceMemoryGiB: Float64Array;
+  readonly priceGpu: Float64Array;
+}
+
+function codesOf(values: readonly string[]): { codes: Int32Array; byName: Map<string, number> } {
+  const byName = new Map<string, number>();
+  const codes = Int32Array.from(values, (v) => {
+    let code = byName.get(v);
+    if (code === undefined) byName.set(v, (code = byName.size));
+    return code;
+  });
+  return { codes, byName };
+}
+
+export function filterColumnsOf(nodes: readonly NodeSpec[]): FilterColumns {
+  const architecture = codesOf(nodes.map((n) => n.architecture));
+  const currency = codesOf(nodes.map((n) => n.pricePerHourMinor.currency));
+  const runtimeBits = new Map<string, number>();
+  const runtimeMask = Int32Array.from(nodes, (n) => {
+    let mask = 0;
+    for (const r of n.runtimes) {
+      let bit = runtimeBits.get(r);
+      if (bit === undefined) runtimeBits.set(r, (bit = 1 << runtimeBits.size));
+      mask |= bit;
+    }
+    return mask;
+  });
+  // NodeSpecSchema allows two runtimes; a 31-bit mask is far from its end.
+  if (runtimeBits.size > 30) throw new OrbitfedError('ORBITFED_PLACEMENT_CATALOG', `${runtimeBits.size} distinct runtimes; the filters tell at most 30 apart`, { field: 'nodes' });
+  return {
+    orbital: Uint8Array.from(nodes, (n) => (n.kind === 'orbital' ? 1 : 0)),
+    architectureCode: architecture.codes, architectureCodes: architecture.byName,
+    runtimeMask, runtimeBits,
+    cpu: Float64Array.from(nodes, (n) => n.resources.cpu),
+    memoryBytes: Float64Array.from(nodes, (n) => n.resources.memoryBytes),
+    diskBytes: Float64Array.from(nodes, (n) => n.resources.diskBytes),
+    gpu: Float64Array.from(nodes, (n) => n.resources.gpu),
+    specReputationPpm: Float64Array.from(nodes, (n) => n.reputationPpm ?? REPUTATION_PPM_DEFAULT),
+    currencyCode: currency.codes, currencyCodes: currency.byName,
+    priceCpu: Float64Array.from(nodes, (n) => n.pricePerHourMinor.cpu),
+    priceMemoryGiB: Float64Array.from(nodes, (n) => n.pricePerHourMinor.memoryGiB),
+    priceGpu: Float64Array.from(nodes, (n) => n.pricePerHourMinor.gpu),
+  };
+}
+
+/** What the filters compare of one job, resolved once per placement. */
+export interface JobFilter {
+  readonly orbital: 'allowed' | 'required' | 'forbidden';
+  readonly affinityNodes: ReadonlySet<string> | undefined;
+  readonly affinityOperators: ReadonlySet<string> | undefined;
+  readonly antiAffinityNodes: ReadonlySet<string> | undefined;
+  readonly antiAffinityOperators: ReadonlySet<string> | undefined;
+  /** −2: any architecture; −1: one no node has. */
+  readonly architectureCode: number;
+  /** 0 when no node offers the job's runtime. */
+  readonly runtimeBit: number;
+  readonly cpu: number;
+  readonly memoryBytes: number;
+  readonly diskBytes: number;
+  readonly gpu: number;
+  readonly floorPpm: number;
+  /** Auditors that must all have attested the node, or undefined. */
+  readonly allOf: readonly string[] | undefined;
+  /** Auditors of which one must have, or undefined (also for an empty list). */
+  readonly anyOf: readonly string[] | undefined;
+  /** The catalog's bits (NodeCatalog.auditorBits) of allOf and anyOf; allOfKnown: every allOf auditor has a bit. */
+  readonly allOfMask: number;
+  readonly allOfKnown: boolean;
+  readonly anyOfMask: number;
+  readonly currencyCode: number;
+  /** The job's factors of the price in floats: cores (whole millicores), GiB of memory, hours of execution. */
+  readonly cores: number;
+  readonly memoryGiB: number;
+  readonly executionHours: number;
+}
+
+export function jobFilterOf(job: JobSpec, catalog: NodeCatalog, reputationFloorPpm: number): JobFilter {
+  const columns = catalog.filterColumns;
+  const set = (list: readonly string[] | undefined): ReadonlySet<string> | undefined => (list === undefined ? undefined : new Set(list));
+  const bitOf = (auditor: string): number => catalog.auditorBits?.get(auditor) ?? 0;
+  const allOf = job.attestations?.allOf;
+  return {
+    orbital: job.orbital ?? 'allowed',
+    affinityNodes: set(job.affinity?.nodes), affinityOperators: set(job.affinity?.operators),
+    antiAffinityNodes: set(job.antiAffinity?.nodes), antiAffinityOperators: set(job.antiAffinity?.operators),
+    architectureCode: job.architecture === undefined ? -2 : columns.architectureCodes.get(job.architecture) ?? -1,
+    runtimeBit: columns.runtimeBits.get(jobRuntime(job)) ?? 0,
+    cpu: job.resources.cpu, memoryBytes: job.resources.memoryBytes, diskBytes: job.resources.diskBytes ?? 0, gpu: job.resources.gpu ?? 0,
+    floorPpm: Math.max(reputationFloorPpm, job.minReputationPpm ?? 0),
+    allOf,
+    allOfMask: (allOf ?? []).reduce((mask, a) => mask | bitOf(a), 0),
+    allOfKnown: (allOf ?? []).every((a) => bitOf(a) !== 0),
+    anyOfMask: (job.attestations?.anyOf ?? []).reduce((mask, a) => mask | bitOf(a), 0),
+    anyOf: job.attestations?.anyOf !== undefined && job.attestations.anyOf.length > 0 ? job.attestations.anyOf : undefined,
+    currencyCode: columns.currencyCodes.get(job.maxPriceMinor.currency) ?? -1,
+    cores: Math.ceil(job.resources.cpu * 1000 - 1e-9) / 1000,
+    memoryGiB: job.resources.memoryBytes / 2 ** 30,
+    executionHours: job.executionMs / 3_600_000,
+  };
+}
+
+/**
+ * `priceMinorOf` as a number, from the columns: computed in floats (relative error below 1e-12:
+ * executionHours × (cores × cpu + GiB × memoryGiB + GPUs × gpu)) and exactly rounded up; integers are used only when the float lands within 1e-6 of a
+ * whole unit (where its rounding could go either way), or beyond 2^50.
+ */
+export function priceMinorNumberAt(columns: FilterColumns, jf: JobFilter, job: JobSpec, node: NodeSpec, i: number): number {
+  const perHour = jf.cores * columns.priceCpu[i]! + jf.memoryGiB * columns.priceMemoryGiB[i]! + jf.gpu * columns.priceGpu[i]!;
+  const estimate = jf.executionHours * perHour;
+  if (estimate > 2 ** 50 || Math.abs(estimate - Math.round(estimate)) < 1e-6) return Number(priceMinorOf(job, node));
+  return Math.ceil(estimate);
+}
+
+/**
+ * The first filter node `index` fails, or undefined when it passes them all; `priceOut[0]` gets its
+ * price (priceMinorNumberAt) when it passes.
+ */
+export function filterNode(ctx: FilterContext, verdicts: FilterVerdicts, jf: JobFilter, node: NodeSpec, index: number, priceOut: Float64Array): FilterVerdict | undefined {
   const { job, rules } = ctx;
-  const orbital = job.orbital ?? 'allowed';
-  if (orbital === 'required' && node.kind !== 'orbital') return verdicts.orbitalRequired;
-  if (orbital === 'forbidden' && node.kind === 'orbital') return verdicts.orbitalForbidden;
-  if (job.affinity?.nodes !== undefined && !job.affinity.nodes.includes(node.id)) return verdicts.affinityNode;
-  if (job.affinity?.operators !== undefined && !job.affinity.operators.includes(node.operator)) return verdicts.affinityOperator;
-  if (job.antiAffinity?.nodes?.includes(node.id) === true) return verdicts.antiAffinityNode;
-  if (job.antiAffinity?.operators?.includes(node.operator) === true) return verdicts.antiAffinityOperator;
-  if (job.architecture !== undefined && node.architecture !== job.architecture) return verdicts.architecture;
-  if (!node.runtimes.includes(jobRuntime(job))) return verdicts.runtime;
-  const load = ctx.load?.get(node.id);
-  if (node.resources.cpu - (load?.cpuInUse ?? 0) < job.resources.cpu) return verdicts.cpu;
-  if (node.resources.memoryBytes - (load?.memoryBytesInUse ?? 0) < job.resources.memoryBytes) return verdicts.memory;
-  if (node.resources.diskBytes < (job.resources.diskBytes ?? 0)) return verdicts.disk;
-  if (node.resources.gpu < (job.resources.gpu ?? 0)) return verdicts.gpu;
-  const attestations = job.attestations;
-  if (attestations !== undefined) {
+  const columns = ctx.catalog.filterColumns;
+  const orbital = columns.orbital[index] === 1;
+  if (jf.orbital === 'required' && !orbital) return verdicts.orbitalRequired;
+  if (jf.orbital === 'forbidden' && orbital) return verdicts.orbitalForbidden;
+  if (jf.affinityNodes !== undefined && !jf.affinityNodes.has(ctx.catalog.ids[index]!)) return verdicts.affinityNode;
+  if (jf.affinityOperators !== undefined && !jf.affinityOperators.has(node.operator)) return verdicts.affinityOperator;
+  if (jf.antiAffinityNodes !== undefined && jf.antiAffinityNodes.has(ctx.catalog.ids[index]!)) return verdicts.antiAffinityNode;
+  if (jf.antiAffinityOperators !== undefined && jf.antiAffinityOperators.has(node.operator)) return verdicts.antiAffinityOperator;
+  if (jf.architectureCode !== -2 && columns.architectureCode[index] !== jf.architectureCode) return verdicts.architecture;
+  if ((columns.runtimeMask[index]! & jf.runtimeBit) === 0) return verdicts.runtime;
+  const load = ctx.load === undefined ? undefined : ctx.load.get(ctx.catalog.ids[index]!);
+  if (columns.cpu[index]! - (load?.cpuInUse ?? 0) < jf.cpu) return verdicts.cpu;
+  if (columns.memoryBytes[index]! - (load?.memoryBytesInUse ?? 0) < jf.memoryBytes) return verdicts.memory;
+  if (columns.diskBytes[index]! < jf.diskBytes) return verdicts.disk;
+  if (columns.gpu[index]! < jf.gpu) return verdicts.gpu;
+  if (jf.allOf !== undefined || jf.anyOf !== undefined) {
+    const bits = ctx.catalog.auditorBits;
     const auditors = ctx.catalog.auditors[index]!;
-    const missing = attestations.allOf?.find((a) => !auditors.has(a));
-    if (missing !== undefined) return verdicts.allOf.get(missing)!;
-    const anyOf = attestations.anyOf;
-    if (anyOf !== undefined && anyOf.length > 0 && !anyOf.some((a) => auditors.has(a))) return verdicts.anyOf;
+    const mask = ctx.catalog.auditorMask[index]!;
+    // With bits: all of allOf present passes at once; otherwise the first missing one, in the job's order, is named.
+    if (jf.allOf !== undefined && !(bits !== undefined && jf.allOfKnown && (mask & jf.allOfMask) === jf.allOfMask)) {
+      for (const a of jf.allOf) if (!auditors.has(a)) return verdicts.allOf.get(a)!;
+    }
+    if (jf.anyOf !== undefined) {
+      let any = bits !== undefined && (mask & jf.anyOfMask) !== 0;
+      if (bits === undefined) for (const a of jf.anyOf) any ||= auditors.has(a);
+      if (!any) return verdicts.anyOf;
+    }
   }
-  if (reputationOf(ctx, node) < Math.max(ctx.reputationFloorPpm, job.minReputationPpm ?? 0)) return verdicts.reputation;
-  if (node.pricePerHourMinor.currency !== job.maxPriceMinor.currency) return verdicts.currency;
-  if (ctx.restOk[index] === 0) return node.kind === 'ground' ? verdicts.atRestGround : verdicts.atRestOrbital;
-  if (node.kind === 'ground' && !groundInFootprint(rules, node)) return verdicts.footprint;
-  if (overPrice(job, node)) return verdicts.price;
+  if (reputationOf(ctx, index) < jf.floorPpm) return verdicts.reputation;
+  if (columns.currencyCode[index] !== jf.currencyCode) return verdicts.currency;
+  if (ctx.restOk[index] === 0) return orbital ? verdicts.atRestOrbital : verdicts.atRestGround;
+  if (!orbital && !groundInFootprint(rules, node)) return verdicts.footprint;
+  const price = priceMinorNumberAt(columns, jf, job, node, index);
+  if (price > job.maxPriceMinor.amount) return verdicts.price;
+  priceOut[0] = price;
   return undefined;
 }

@@ -17,7 +17,9 @@
 //   improves to a time inside contacts that are already open, those are found through the
 //   duration-class index and relaxed at once. Arrivals only improve to times after the scan
 //   position, so a node whose arrival is at or before the scan position is final. The scan stops
-//   when every node the caller wants is final or can no longer arrive in time for it.
+//   when every node the caller wants is final or can no longer arrive in time for it, and when no
+//   node reached so far has a contact starting later (nothing more can happen). A node's open
+//   contacts are not read when none of its receivers could still improve (all reached earlier).
 // - `latestDepartures` (all to a set of stations): the same scan backwards, over contacts by end,
 //   latest first.
 // - `earliestArrivalAt` (one to a set): label-setting (Dijkstra) from one node at one time,
@@ -39,12 +41,15 @@ export interface Transfer {
   readonly extraBookedBytes?: ReadonlyMap<number, number> | undefined;
 }
 
+/** Receivers a drain looks at before reading a node's open contacts, to skip nodes that cannot improve anyone (above it: read the contacts). */
+const NEIGHBOUR_CHECK_MAX = 256;
+
 /** How often (in contacts) a scan checks whether every wanted node is settled. */
 const SETTLED_CHECK_CONTACTS = 2048;
 
 /** Bytes booked on contact `c` (bookings plus this placement's own extra). */
 function bookedOn(t: Transfer, c: number): number {
-  const booked = t.bookings === undefined ? 0 : t.bookings.bookedBytes(c);
+  const booked = t.bookings === undefined ? 0 : t.bookings.bookedBytesByContact[c]!;
   return t.extraBookedBytes === undefined ? booked : booked + (t.extraBookedBytes.get(c) ?? 0);
 }
 
@@ -132,6 +137,18 @@ export class ForwardScan {
   readonly #improvedFlag: Uint8Array;
   #improved: number[] = [];
   #position: number;
+  /**
+   * The latest start of any contact leaving a node reached so far: contacts starting later have
+   * senders the data cannot be at, so the scan ends there (a refused job's input stuck at its
+   * location no longer reads the rest of the plan).
+   */
+  #reachedStartMaxSec: number;
+  /**
+   * Ground nodes with contacts from satellites that may receive the data from orbit and have not
+   * been drained yet (their arrival may still improve). When none is left, a satellite whose
+   * receivers are all on the ground has nobody left to improve: its drain reads nothing.
+   */
+  #groundFromOrbitOpen = 0;
 
   /**
    * Arrivals later than `horizonSec` are not looked for (the scan ends there). `scratch`, when
@@ -148,6 +165,8 @@ export class ForwardScan {
     this.parentContact = (scratch?.parentContact ?? new Int32Array(g.nodeCount)).fill(-1);
     this.#improvedFlag = (scratch?.improvedFlag ?? new Uint8Array(g.nodeCount)).fill(0);
     this.arrivalSec[source] = startSec;
+    this.#reachedStartMaxSec = g.outgoingStartMaxSec[source]!;
+    for (let n = 0; n < g.nodeCount; n++) if (g.groundFromSatellite[n] === 1 && (rules.accept[n]! & ACCEPT_FROM_ORBIT) !== 0) this.#groundFromOrbitOpen += 1;
     this.#source = source;
     this.#startSec = startSec;
     this.#drains.push(source, startSec);
@@ -184,11 +203,11 @@ export class ForwardScan {
     }
   }
 
-  /** Start of the next contact to read, or Infinity past the last one or the horizon. */
+  /** Start of the next contact to read, or Infinity past the last one, the horizon, or the last a reached node sends on. */
   #nextContactSec(): number {
     if (this.#position >= this.#order.keySec.length) return Infinity;
     const startSec = this.#order.keySec[this.#position]!;
-    return startSec > this.#horizonSec ? Infinity : startSec;
+    return startSec > this.#horizonSec || startSec > this.#reachedStartMaxSec ? Infinity : startSec;
   }
 
   /** Arrival of the next node whose open contacts are due, or Infinity. */
@@ -226,7 +245,7 @@ export class ForwardScan {
       const last = Math.min(startSec.length, i + budget);
       for (; i < last; i++) {
         const keySec = startSec[i]!;
-        if (keySec > horizonSec || keySec >= drainSec) break;
+        if (keySec > horizonSec || keySec >= drainSec || keySec > this.#reachedStartMaxSec) break;
         // Taken from its start only if the sender is there by then, and only if it could improve the receiver.
         if (arrivalSec[from[i]!]! > keySec || arrivalSec[to[i]!]! <= keySec + owltSec[i]!) continue;
         this.#relax(contact[i]!, keySec);
@@ -266,8 +285,33 @@ export class ForwardScan {
     if (!(txStartSec < g.endSec[c]! && txEndSec <= g.endSec[c]!) || txEndSec + g.owltSec[c]! >= this.arrivalSec[v]!) return;
     const arrival = hopArrivalSec(g, this.#t, c, readySec);
     if (!(arrival < this.arrivalSec[v]!)) return;
+    this.#improve(v, c, arrival);
+  }
+
+  /**
+   * `#relax` for the contact at position `p` of the outgoing index, whose receiver `v` accepts the
+   * data from its sender: the same test, read from the position-ordered arrays.
+   */
+  #relaxOutgoing(p: number, v: number, readySec: number): void {
+    const g = this.#g;
+    const rate = g.outgoingRateBytesPerSec[p]!;
+    if (!(rate > 0)) return;
+    const size = this.#t.sizeBytes;
+    const endSec = g.outgoingEndSec[p]!;
+    const txStartSec = Math.max(readySec, g.outgoing.keySec[p]!);
+    const txEndSec = size > 0 ? txStartSec + size / rate : txStartSec;
+    if (!(txStartSec < endSec && txEndSec <= endSec) || txEndSec + g.outgoingOwltSec[p]! >= this.arrivalSec[v]!) return;
+    const c = g.outgoing.contacts[p]!;
+    const arrival = hopArrivalSec(g, this.#t, c, readySec);
+    if (!(arrival < this.arrivalSec[v]!)) return;
+    this.#improve(v, c, arrival);
+  }
+
+  #improve(v: number, c: number, arrival: number): void {
+    const g = this.#g;
     this.arrivalSec[v] = arrival;
     this.parentContact[v] = c;
+    if (g.outgoingStartMaxSec[v]! > this.#reachedStartMaxSec) this.#reachedStartMaxSec = g.outgoingStartMaxSec[v]!;
     this.#drains.push(v, arrival);
     if (this.#improvedFlag[v] === 0) {
       this.#improvedFlag[v] = 1;
@@ -284,22 +328,44 @@ export class ForwardScan {
     const arrivalSec = this.arrivalSec;
     // What a receiver must accept from u (u's kind is the same for all its contacts).
     const fromBit = this.#rules.orbital[u] === 1 ? ACCEPT_FROM_ORBIT : ACCEPT_FROM_GROUND;
+    const endAt = g.outgoingEndSec;
+    const toAt = g.outgoingTo;
+    // u's arrival is final now.
+    if (g.groundFromSatellite[u] === 1 && (accept[u]! & ACCEPT_FROM_ORBIT) !== 0) this.#groundFromOrbitOpen -= 1;
+    if (this.#groundFromOrbitOpen === 0 && g.planSatellite[u] === 1 && fromBit === ACCEPT_FROM_ORBIT && g.neighboursAllGround[u] === 1) return;
+    // Nothing to do when every receiver u has is already reached by atSec (or may not take the
+    // data): anything sent now arrives later. Typical of a satellite reached after the stations it
+    // sees; reading ≤ NEIGHBOUR_CHECK_MAX small-array entries instead of a binary search per
+    // duration class in the contact index.
+    const firstNeighbour = g.neighbourFirst[u]!;
+    const lastNeighbour = g.neighbourFirst[u + 1]!;
+    if (lastNeighbour - firstNeighbour <= NEIGHBOUR_CHECK_MAX) {
+      let useful = false;
+      for (let k = firstNeighbour; k < lastNeighbour; k++) {
+        const v = g.neighbours[k]!;
+        if (arrivalSec[v]! > atSec && (accept[v]! & fromBit) !== 0) {
+          useful = true;
+          break;
+        }
+      }
+      if (!useful) return;
+    }
     for (let s = out.segFirst[u]!, last = out.segFirst[u + 1]!; s < last; s++) {
       const end = out.segOffset[s + 1]!;
       // Starts equal to the arrival too: the scan may have passed contacts starting at the same time.
       for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, atSec - out.segDurationMaxSec[s]!); p < end && out.keySec[p]! <= atSec; p++) {
-        const c = out.contacts[p]!;
-        const v = g.to[c]!;
         // Cheap refusals first: ended, not accepted, or cannot improve even at once.
-        if (g.endSec[c]! <= atSec || (accept[v]! & fromBit) === 0 || arrivalSec[v]! <= atSec + g.owltSec[c]!) continue;
-        this.#relax(c, atSec);
+        if (endAt[p]! <= atSec) continue;
+        const v = toAt[p]!;
+        if ((accept[v]! & fromBit) === 0 || arrivalSec[v]! <= atSec + g.outgoingOwltSec[p]!) continue;
+        this.#relaxOutgoing(p, v, atSec);
       }
     }
   }
 }
 
 /** A binary min-heap of (node, time) pairs in two parallel arrays. */
-class TimedHeap {
+export class TimedHeap {
   readonly #nodes: number[] = [];
   readonly #keys: number[] = [];
 
@@ -500,30 +566,70 @@ export interface TargetArrival {
 export const TARGETED_SETTLED_MAX = 100_000;
 
 /**
+ * Per-node labels a targeted search may reuse from one call to the next (placement keeps one per
+ * catalog): a label counts only when its stamp is the current search's, so nothing is cleared
+ * between searches and no Map is built per search.
+ */
+export class TargetedScratch {
+  readonly arrivalSec: Float64Array;
+  readonly parentContact: Int32Array;
+  /** Per node: the search that set its label (`search`), or older. */
+  readonly labelStamp: Uint32Array;
+  /** Per node: the search that settled it. */
+  readonly settledStamp: Uint32Array;
+  search = 0;
+
+  constructor(nodeCount: number) {
+    this.arrivalSec = new Float64Array(nodeCount);
+    this.parentContact = new Int32Array(nodeCount);
+    this.labelStamp = new Uint32Array(nodeCount);
+    this.settledStamp = new Uint32Array(nodeCount);
+  }
+
+  /** Starts a new search: every label is unset. */
+  begin(): number {
+    if (this.search === 0xffff_ffff) {
+      this.labelStamp.fill(0);
+      this.settledStamp.fill(0);
+      this.search = 0;
+    }
+    return ++this.search;
+  }
+}
+
+/**
  * Earliest arrival at any node with `isTarget[node] === 1` of a bundle ready at `source` at
  * `startSec`, arriving by `boundSec` at the latest; undefined when there is none. The route is
- * the chain of contacts that made each arrival.
+ * the chain of contacts that made each arrival. `scratch` (sized for the graph) holds the labels;
+ * a new one is made when none is given.
  */
 export function earliestArrivalAt(
   g: PlacementGraph, rules: ContactRules, t: Transfer, source: number, startSec: number, isTarget: Uint8Array, boundSec: number,
+  scratch: TargetedScratch = new TargetedScratch(g.nodeCount),
 ): TargetArrival | undefined {
   if (isTarget[source] === 1) return { arrivalSec: startSec, target: source, contacts: [] };
-  const arrivalSec = new Map<number, number>([[source, startSec]]);
-  const parent = new Map<number, number>();
-  const settled = new Set<number>();
+  const search = scratch.begin();
+  const { arrivalSec, parentContact, labelStamp, settledStamp } = scratch;
+  arrivalSec[source] = startSec;
+  parentContact[source] = -1;
+  labelStamp[source] = search;
+  let settledCount = 0;
   const heap = new TimedHeap();
   heap.push(source, startSec);
   let bestSec = boundSec;
   let best = -1;
   const out = g.outgoing;
-  const relax = (c: number, readySec: number): void => {
-    if (!receivable(g, rules, c)) return;
-    const v = g.to[c]!;
-    if (settled.has(v)) return;
+  const { outgoingTo, outgoingEndSec, outgoingRateBytesPerSec } = g;
+  /** The contact at position `p` of the outgoing index, from a node whose kind needs `fromBit`. */
+  const relax = (p: number, fromBit: number, readySec: number): void => {
+    const v = outgoingTo[p]!;
+    if (settledStamp[v] === search || !(outgoingRateBytesPerSec[p]! > 0) || (rules.accept[v]! & fromBit) === 0) return;
+    const c = out.contacts[p]!;
     const arrival = hopArrivalSec(g, t, c, readySec);
-    if (!(arrival <= bestSec) || !(arrival < (arrivalSec.get(v) ?? Infinity))) return;
-    arrivalSec.set(v, arrival);
-    parent.set(v, c);
+    if (!(arrival <= bestSec) || !(arrival < (labelStamp[v] === search ? arrivalSec[v]! : Infinity))) return;
+    arrivalSec[v] = arrival;
+    parentContact[v] = c;
+    labelStamp[v] = search;
     if (isTarget[v] === 1) {
       if (arrival < bestSec || best === -1) {
         bestSec = arrival;
@@ -531,33 +637,33 @@ export function earliestArrivalAt(
       }
     } else heap.push(v, arrival);
   };
-  while (heap.size > 0 && settled.size < TARGETED_SETTLED_MAX) {
+  while (heap.size > 0 && settledCount < TARGETED_SETTLED_MAX) {
     if (heap.minKey() >= bestSec && best !== -1) break;
     const u = heap.pop();
-    if (settled.has(u)) continue;
-    settled.add(u);
-    const atSec = arrivalSec.get(u)!;
+    if (settledStamp[u] === search) continue;
+    settledStamp[u] = search;
+    settledCount += 1;
+    const atSec = arrivalSec[u]!;
+    const fromBit = rules.orbital[u] === 1 ? ACCEPT_FROM_ORBIT : ACCEPT_FROM_GROUND;
     // Open contacts first (terrestrial links bound the search early), then later ones up to the bound.
     for (let s = out.segFirst[u]!, last = out.segFirst[u + 1]!; s < last; s++) {
       const end = out.segOffset[s + 1]!;
       for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, atSec - out.segDurationMaxSec[s]!); p < end && out.keySec[p]! <= atSec; p++) {
-        const c = out.contacts[p]!;
-        if (g.endSec[c]! > atSec) relax(c, atSec);
+        if (outgoingEndSec[p]! > atSec) relax(p, fromBit, atSec);
       }
     }
     for (let s = out.segFirst[u]!, last = out.segFirst[u + 1]!; s < last; s++) {
       const end = out.segOffset[s + 1]!;
       for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, atSec); p < end; p++) {
         if (out.keySec[p]! > bestSec) break;
-        const c = out.contacts[p]!;
-        if (out.keySec[p]! > atSec) relax(c, atSec);
+        if (out.keySec[p]! > atSec) relax(p, fromBit, atSec);
       }
     }
   }
   if (best === -1) return undefined;
   const contacts: number[] = [];
-  for (let v = best; v !== source; v = g.from[parent.get(v)!]!) {
-    contacts.push(parent.get(v)!);
+  for (let v = best; v !== source; v = g.from[parentContact[v]!]!) {
+    contacts.push(parentContact[v]!);
     if (contacts.length > g.nodeCount) throw new Error('route reconstruction loops');
   }
   return { arrivalSec: bestSec, target: best, contacts: contacts.reverse() };

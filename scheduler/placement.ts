@@ -37,9 +37,9 @@ import type { JobSpec } from './job-spec.ts';
 import type { NodeSpec } from './node-spec.ts';
 import { NodeCatalog } from './placement-catalog.ts';
 import { contactSubsetOf, type ContactSubset } from './placement-contact-subset.ts';
-import { filterNode, filterVerdicts, priceMinorNumber, priceMinorOf, reputationOf, type FilterContext, type NodeLoad, type RejectionReason } from './placement-filters.ts';
+import { filterNode, filterVerdicts, jobFilterOf, priceMinorOf, reputationOf, type FilterContext, type FilterVerdict, type NodeLoad, type RejectionReason } from './placement-filters.ts';
 import {
-  ACCEPT_FROM_GROUND, ACCEPT_FROM_ORBIT, earliestArrivalAt, firstHopArrivalBoundSec, ForwardScan, hopArrivalSec, hopTxStartSec, latestDepartures, type ContactRules, type Transfer,
+  ACCEPT_FROM_GROUND, ACCEPT_FROM_ORBIT, earliestArrivalAt, firstHopArrivalBoundSec, ForwardScan, hopArrivalSec, hopTxStartSec, latestDepartures, TimedHeap, type ContactRules, type Transfer,
 } from './placement-search.ts';
 import { scoreOf, SCORE_WEIGHTS_DEFAULT, spreadKeyOf, type ScoreWeights } from './placement-score.ts';
 import { hasDownlinkRule, mayReceiveDownlink, mayRestAt, restrictsRoutes, routeRulesKey, sovereigntyRulesOf, type SovereigntyRules } from './sovereignty.ts';
@@ -124,9 +124,16 @@ export interface PlacementDecision {
 }
 
 const EXAMPLES_MAX = 5;
+
+interface RejectionEntry {
+  nodes: number;
+  readonly examples: string[];
+  /** Detail → how many nodes gave it. */
+  readonly details: Map<string, { n: number }>;
+}
 const MS_PER_SEC = 1000;
 /** Buckets of static score (cost, reputation, spread) for the bound on the nodes not yet settled. */
-const STATIC_BUCKETS = 256;
+const STATIC_BUCKETS = 4096;
 /** Contacts the forward scan reads before its first look at the nodes it settled (then doubling up to the policy's chunk). */
 const FIRST_SCAN_CHUNK_CONTACTS = 256;
 /** Failed exact evaluations after which one backward search prunes the rest in bulk. */
@@ -134,22 +141,44 @@ const FAILED_EVALUATIONS_BEFORE_BULK = 16;
 
 /** Why nodes were rejected, grouped by reason in the order first seen. */
 class Rejections {
-  readonly #byReason = new Map<RejectionReason, { nodes: number; examples: string[]; details: Map<string, number> }>();
+  readonly #byReason = new Map<RejectionReason, RejectionEntry>();
   /** Kinds of detail kept per reason (the rest are counted under the reason only). */
   static readonly DETAILS_MAX = 8;
+  // Nodes come in runs that fail alike (the filters share one verdict object): the last reason and
+  // detail are kept at hand, so a run costs no Map lookups.
   #lastReason: RejectionReason | undefined;
-  #lastEntry: { nodes: number; examples: string[]; details: Map<string, number> } | undefined;
+  #lastEntry: RejectionEntry | undefined;
+  #lastDetail: string | undefined;
+  #lastDetailCount: { n: number } | undefined;
 
   add(reason: RejectionReason, nodeId: string, detail: string): void {
+    this.#count(reason, detail, 1, nodeId);
+  }
+
+  /** `nodes` nodes rejected alike; `examples` are the first of them (≤ EXAMPLES_MAX). */
+  addRun(reason: RejectionReason, detail: string, nodes: number, examples: readonly string[]): void {
+    const entry = this.#count(reason, detail, nodes, undefined);
+    for (const id of examples) if (entry.examples.length < EXAMPLES_MAX) entry.examples.push(id);
+  }
+
+  #count(reason: RejectionReason, detail: string, nodes: number, nodeId: string | undefined): RejectionEntry {
     let entry = reason === this.#lastReason ? this.#lastEntry : this.#byReason.get(reason);
     if (entry === undefined) this.#byReason.set(reason, (entry = { nodes: 0, examples: [], details: new Map() }));
+    if (entry !== this.#lastEntry) this.#lastDetail = undefined;
     this.#lastReason = reason;
     this.#lastEntry = entry;
-    entry.nodes += 1;
-    if (entry.examples.length < EXAMPLES_MAX) entry.examples.push(nodeId);
-    const seen = entry.details.get(detail);
-    if (seen !== undefined) entry.details.set(detail, seen + 1);
-    else if (entry.details.size < Rejections.DETAILS_MAX) entry.details.set(detail, 1);
+    entry.nodes += nodes;
+    if (nodeId !== undefined && entry.examples.length < EXAMPLES_MAX) entry.examples.push(nodeId);
+    if (detail === this.#lastDetail) {
+      this.#lastDetailCount!.n += nodes;
+      return entry;
+    }
+    let seen = entry.details.get(detail);
+    if (seen !== undefined) seen.n += nodes;
+    else if (entry.details.size < Rejections.DETAILS_MAX) entry.details.set(detail, (seen = { n: nodes }));
+    this.#lastDetail = seen === undefined ? undefined : detail;
+    this.#lastDetailCount = seen;
+    return entry;
   }
 
   get size(): number {
@@ -161,7 +190,7 @@ class Rejections {
       reason,
       nodes: e.nodes,
       examples: e.examples,
-      detail: [...e.details].sort((a, b) => b[1] - a[1]).map(([d, n]) => (e.details.size === 1 ? d : `${d} (${n})`)).join('; '),
+      detail: [...e.details].sort((a, b) => b[1].n - a[1].n).map(([d, { n }]) => (e.details.size === 1 ? d : `${d} (${n})`)).join('; '),
     }));
   }
 }
@@ -169,10 +198,35 @@ class Rejections {
 /** A node that passed the filters. */
 interface Candidate {
   readonly index: number;
+  readonly id: string;
   readonly node: NodeSpec;
   readonly graphNode: number;
   readonly queueMs: number;
-  readonly staticParts: { readonly cost: number; readonly reputation: number; readonly spread: number };
+  /** The static score parts (scoreOf's staticParts), kept in the candidate itself: one object per node that passed. */
+  readonly cost: number;
+  readonly reputation: number;
+  readonly spread: number;
+}
+
+type PooledCandidate = { -readonly [K in keyof Candidate]: Candidate[K] };
+
+/**
+ * One candidate object per catalog node, rewritten by each decision for the nodes that pass its
+ * filters: thousands pass a job without sovereignty rules, and an object each per decision kept
+ * the young-generation collector busy. Placement is synchronous, one decision at a time (as the
+ * catalog's scratch arrays), and a decision keeps no candidate after it returns.
+ */
+const candidatePools = new WeakMap<NodeCatalog, PooledCandidate[]>();
+
+function candidatePoolOf(catalog: NodeCatalog): PooledCandidate[] {
+  let pool = candidatePools.get(catalog);
+  if (pool === undefined) {
+    pool = catalog.nodes.map((node, index) => ({
+      index, id: catalog.ids[index]!, node, graphNode: catalog.graphNodeOf[index]!, queueMs: 0, cost: 0, reputation: 0, spread: 0,
+    }));
+    candidatePools.set(catalog, pool);
+  }
+  return pool;
 }
 
 interface Evaluated {
@@ -236,31 +290,50 @@ export function placeJob(input: PlacementInput): PlacementDecision {
     job, rules, catalog, restOk: derived.restOk, load: input.load, reputationPpm: input.reputationPpm, reputationFloorPpm: policy.reputationFloorPpm,
   };
   const verdicts = filterVerdicts(job, policy.reputationFloorPpm);
+  const jobFilter = jobFilterOf(job, catalog, policy.reputationFloorPpm);
+  const priceOut = new Float64Array(1);
   const survivors: Candidate[] = [];
-  catalog.nodes.forEach((node, index) => {
-    const verdict = filterNode(filterContext, verdicts, node, index);
+  const maxPrice = job.maxPriceMinor.amount;
+  const { nodes, ids } = catalog;
+  const pool = candidatePoolOf(catalog);
+  // Rejected nodes come in runs with the same verdict (one shared object): counted per run.
+  let run: FilterVerdict | undefined;
+  let runNodes = 0;
+  let runExamples: string[] = [];
+  const endRun = (): void => {
+    if (run !== undefined) rejections.addRun(run.reason, run.detail, runNodes, runExamples);
+    run = undefined;
+    runNodes = 0;
+    runExamples = [];
+  };
+  for (let index = 0; index < nodes.length; index++) {
+    const node = nodes[index]!;
+    const verdict = filterNode(filterContext, verdicts, jobFilter, node, index, priceOut);
     if (verdict !== undefined) {
-      rejections.add(verdict.reason, node.id, verdict.detail);
-      return;
+      if (verdict !== run) {
+        endRun();
+        run = verdict;
+      }
+      runNodes += 1;
+      if (runExamples.length < EXAMPLES_MAX) runExamples.push(ids[index]!);
+      continue;
     }
-    const spreadKey = spreadKeyOf(node, job.spreadKey);
-    const maxPrice = job.maxPriceMinor.amount;
-    survivors.push({
-      index, node, graphNode: catalog.graphNodeOf[index]!, queueMs: input.load?.get(node.id)?.queuedExecutionMs ?? 0,
-      staticParts: {
-        cost: maxPrice === 0 ? 1 : Math.max(0, 1 - priceMinorNumber(job, node) / maxPrice),
-        reputation: reputationOf(filterContext, node) / 1_000_000,
-        spread: spreadKey === undefined ? 1 : 1 / (1 + (input.spreadCounts?.get(spreadKey) ?? 0)),
-      },
-    });
-  });
+    const spreadKey = job.spreadKey === undefined ? undefined : spreadKeyOf(node, job.spreadKey);
+    const candidate = pool[index]!;
+    candidate.queueMs = input.load === undefined ? 0 : input.load.get(ids[index]!)?.queuedExecutionMs ?? 0;
+    candidate.cost = maxPrice === 0 ? 1 : Math.max(0, 1 - priceOut[0]! / maxPrice);
+    candidate.reputation = reputationOf(filterContext, index) / 1_000_000;
+    candidate.spread = spreadKey === undefined ? 1 : 1 / (1 + (input.spreadCounts?.get(spreadKey) ?? 0));
+    survivors.push(candidate);
+  }
+  endRun();
   explanation.push(`${catalog.nodes.length} registered nodes; ${survivors.length} passed the filters (orbital policy, affinity, architecture, runtime, resources, attestations, reputation, currency, sovereignty at rest, processing footprint of ground nodes, price).`);
   if (survivors.length === 0) {
     explanation.push('No node passed the filters.');
     return { placed: null, rejected: rejections.list(), explanation };
   }
   if (targets.length === 0) {
-    for (const c of survivors) rejections.add('sovereignty-downlink', c.node.id, 'no registered ground station is in deliverTo, allowed to receive the data and allowed to hold it');
+    for (const c of survivors) rejections.add('sovereignty-downlink', c.id, 'no registered ground station is in deliverTo, allowed to receive the data and allowed to hold it');
     explanation.push('No ground station may receive the result under the job\'s deliverTo and sovereignty rules.');
     return { placed: null, rejected: rejections.list(), explanation };
   }
@@ -270,7 +343,7 @@ export function placeJob(input: PlacementInput): PlacementDecision {
     catalog, job, rules, contactRules, subset, targets, isTarget, bookings, nowMs, epochMs: plan.epochMs!, policy, locationIndex,
     locationNode: catalog.graphNodeOf[locationIndex]!,
   };
-  const outcome = decide(ctx, survivors, job.deadlineMs, policy.weights, (c, reason, detail) => rejections.add(reason, c.node.id, detail), undefined);
+  const outcome = decide(ctx, survivors, job.deadlineMs, policy.weights, (c, reason, detail) => rejections.add(reason, c.id, detail), undefined);
   if (outcome.winner !== undefined) {
     const placed = placedOf(outcome.winner, ctx, explanation, outcome);
     return { placed, rejected: rejections.list(), explanation };
@@ -284,7 +357,7 @@ export function placeJob(input: PlacementInput): PlacementDecision {
   let queueMaxMs = 0;
   for (const c of survivors) {
     queueMaxMs = Math.max(queueMaxMs, c.queueMs);
-    for (const b of c.node.blackouts) latestMs = Math.max(latestMs, b.endMs);
+    latestMs = Math.max(latestMs, catalog.blackoutsEndMaxMs[c.index]!);
   }
   const openEndMs = latestMs + queueMaxMs + job.executionMs + MS_PER_SEC;
   // The same scan goes on past the deadline: what it found so far stays valid.
@@ -294,6 +367,7 @@ export function placeJob(input: PlacementInput): PlacementDecision {
     decision.earliestFeasibleMs = earliestMs;
     explanation.push(`The earliest any of them could deliver is ${iso(earliestMs)} (${relaxed.winner.candidate.node.id}).`);
   } else explanation.push('None of them can receive the input and deliver the result anywhere within the contact plan under the job\'s rules.');
+  explanation.push(`Searched: ${relaxed.contactsScanned} contacts read, ${relaxed.nodesDrained} nodes reached, ${outcome.evaluated + relaxed.evaluated} exact evaluations.`);
   return decision;
 }
 
@@ -325,7 +399,7 @@ interface Entry {
 function before(a: Entry, b: Entry): boolean {
   if (a.key !== b.key) return a.key > b.key;
   if ((a.exact !== undefined) !== (b.exact !== undefined)) return a.exact !== undefined;
-  return a.candidate.node.id < b.candidate.node.id;
+  return a.candidate.id < b.candidate.id;
 }
 
 class EntryHeap {
@@ -397,7 +471,7 @@ function decide(
     for (const c of survivors) onReject(c, 'deadline', `the deadline ${iso(deadlineMs)} is not after now (${iso(nowMs)})`);
     return { winner: undefined, evaluated: 0, outscored: 0, unreached: 0, contactsScanned: 0, nodesDrained: 0, stoppedAtLimit: false, scan: earlierScan };
   }
-  const staticOf = (c: Candidate): number => weights.cost * c.staticParts.cost + weights.reputation * c.staticParts.reputation + weights.spread * c.staticParts.spread;
+  const staticOf = (c: Candidate): number => weights.cost * c.cost + weights.reputation * c.reputation + weights.spread * c.spread;
   const completionOf = (resultArrivalMs: number): number => Math.min(1, Math.max(0, (deadlineMs - resultArrivalMs) / horizonMs));
   // The best static score among the nodes not settled yet, kept in buckets (an upper edge of the
   // highest non-empty one), so the bound for the nodes still to come falls as the good ones settle.
@@ -425,10 +499,11 @@ function decide(
   });
   const heap = new EntryHeap();
   let latestDeparture: Float64Array | undefined;
+  let bestExact: Evaluated | undefined;
   const settle = (k: number, arrivalSec: number): void => {
     const c = survivors[k]!;
     const readyMs = Math.max(epochMs + arrivalSec * MS_PER_SEC, nowMs + c.queueMs);
-    const startMs = afterBlackouts(c.node, readyMs, job.executionMs);
+    const startMs = readyMs >= catalog.blackoutsEndMaxMs[c.index]! ? readyMs : afterBlackouts(c.node, readyMs, job.executionMs);
     const finishMs = startMs + job.executionMs;
     leave(k, 2);
     if (finishMs > deadlineMs || (latestDeparture !== undefined && c.graphNode >= 0 && finishMs > epochMs + latestDeparture[c.graphNode]! * MS_PER_SEC)) {
@@ -438,8 +513,11 @@ function decide(
     }
     state[k] = 1;
     // First bound: the result arrives when the job finishes. Refined when it comes to the top (evaluateTop).
+    const key = weights.completion * completionOf(finishMs) + staticOf(c);
+    // Below a score already evaluated exactly it would never come to the top: counted as outscored, not kept.
+    if (bestExact !== undefined && key < bestExact.score) return;
     const refined = c.graphNode < 0 || ctx.isTarget[c.graphNode] === 1;
-    heap.push({ key: weights.completion * completionOf(finishMs) + staticOf(c), candidate: c, arrivalSec, startMs, refined, exact: undefined });
+    heap.push({ key, candidate: c, arrivalSec, startMs, refined, exact: undefined });
   };
 
   // The input's own node has it now; nodes without contacts can only run it if they hold it.
@@ -459,7 +537,6 @@ function decide(
 
   let evaluated = 0;
   let failed = 0;
-  let bestExact: Evaluated | undefined;
   let stoppedAtLimit = false;
   /** Evaluates heap tops whose bound reaches `limit`; returns the winner when an exact score comes first. */
   const evaluateTop = (limit: number): Evaluated | undefined => {
@@ -546,13 +623,14 @@ function decide(
   };
 
   let winner: Evaluated | undefined;
-  let waiting: number[] = [];
+  // Survivors reached but not final yet, by arrival (an entry per improvement; stale ones skipped).
+  const waiting = new TimedHeap();
   // Going on with an earlier scan: the nodes it reached are waiting to be settled again.
   if (earlierScan !== undefined) {
     survivors.forEach((c, k) => {
       if (state[k] === 0 && c.graphNode >= 0 && earlierScan.arrivalSec[c.graphNode]! < Infinity) {
         state[k] = 3;
-        waiting.push(k);
+        waiting.push(k, earlierScan.arrivalSec[c.graphNode]!);
       }
     });
   }
@@ -563,19 +641,15 @@ function decide(
     if (scan !== undefined) {
       for (const v of scan.takeImproved()) {
         const k = survivorOf[v]!;
-        if (k >= 0 && state[k] === 0) {
+        if (k >= 0 && (state[k] === 0 || state[k] === 3)) {
           state[k] = 3;
-          waiting.push(k);
+          waiting.push(k, scan.arrivalSec[v]!);
         }
       }
-      const stillWaiting: number[] = [];
-      for (const k of waiting) {
-        if (state[k] !== 3) continue;
-        const arrivalSec = scan.arrivalSec[survivors[k]!.graphNode]!;
-        if (arrivalSec <= finalSec) settle(k, arrivalSec);
-        else stillWaiting.push(k);
+      while (waiting.size > 0 && waiting.minKey() <= finalSec) {
+        const k = waiting.pop();
+        if (state[k] === 3) settle(k, scan.arrivalSec[survivors[k]!.graphNode]!);
       }
-      waiting = stillWaiting;
       dropExpired(finalSec);
     }
     // Nothing left to come: every node is settled or turned away.
@@ -731,13 +805,13 @@ function evaluate(
   const finishSec = (finishMs - epochMs) / MS_PER_SEC;
   const result = c.graphNode < 0
     ? (ctx.targets.includes(c.index) ? { arrivalSec: finishSec, target: -1, contacts: [] as number[] } : undefined)
-    : earliestArrivalAt(g, ctx.contactRules, resultTransfer, c.graphNode, finishSec, ctx.isTarget, (deadlineMs - epochMs) / MS_PER_SEC);
+    : earliestArrivalAt(g, ctx.contactRules, resultTransfer, c.graphNode, finishSec, ctx.isTarget, (deadlineMs - epochMs) / MS_PER_SEC, catalog.scratch.targeted);
   if (result === undefined) {
     onReject(c, 'deadline', timeDetail);
     return undefined;
   }
   const resultArrivalMs = epochMs + result.arrivalSec * MS_PER_SEC;
-  const { score, parts } = scoreOf(weights, c.staticParts, resultArrivalMs, deadlineMs, deadlineMs - ctx.nowMs);
+  const { score, parts } = scoreOf(weights, c, resultArrivalMs, deadlineMs, deadlineMs - ctx.nowMs);
   const resultStation = result.target >= 0 ? catalog.catalogIndexOf[result.target]! : c.index;
   return {
     candidate: c, inputArrivalSec: entry.arrivalSec, startMs, finishMs, inputContacts, resultContacts: result.contacts, resultArrivalSec: result.arrivalSec,

@@ -63,6 +63,18 @@ describe('ContactBookings', () => {
     expect(bookings.bookedBytes(twoToThree)).toBe(0);
   });
 
+  it('shows the bytes booked per contact as one read-only array, indexed like the plan and following every booking', () => {
+    const bookings = new ContactBookings(plan);
+    const booked = bookings.bookedBytesByContact;
+    expect(Array.from(booked)).toEqual([0, 0]);
+    bookings.book([twoToThree], 400);
+    expect(booked[twoToThree]).toBe(400);
+    expect(booked[oneToTwo]).toBe(bookings.bookedBytes(oneToTwo));
+    bookings.release([twoToThree], 150);
+    expect(Array.from(booked)).toEqual([0, 250]);
+    expect(booked.length).toBe(plan.contacts.length);
+  });
+
   it('treats releasing more than is booked as a caller bug (assertion), changing nothing', () => {
     const bookings = new ContactBookings(plan);
     bookings.book([oneToTwo], 100);

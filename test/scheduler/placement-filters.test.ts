@@ -99,6 +99,24 @@ describe('placement filters', () => {
     expect(rejection(both, 'attested')?.detail).toBe('no valid attestation by audit-b (allOf)');
   });
 
+  it('tells apart more auditors than the catalog gives bits (32 here), naming the same nodes and reasons', () => {
+    const seeds = Array.from({ length: 32 }, (_, i) => new Uint8Array(32).fill(i + 20));
+    const auditorKeys = new Map(seeds.map((seed, i) => [`auditor-${i}`, ed25519PublicKeyFromSeed(seed)]));
+    const nodes = seeds.map((seed, i) => {
+      const bare = groundNode(`n-${i}`, 10 + i, 'DE');
+      return { ...bare, attestations: [signAttestation(seed, CHAIN_ID, bare, `auditor-${i}`, { country: 'DE' })] };
+    });
+    const anyOf = decide({ ...baseJob, attestations: { anyOf: ['auditor-31', 'auditor-0'] } }, nodes, { chainId: CHAIN_ID, auditorKeys });
+    expect(anyOf.explanation[0]).toContain('33 registered nodes; 2 passed the filters');
+    expect(anyOf.rejected.find((r) => r.reason === 'attestations')).toMatchObject({ nodes: 30, examples: ['n-1', 'n-2', 'n-3', 'n-4', 'n-5'] });
+    const allOf = decide({ ...baseJob, attestations: { allOf: ['auditor-5', 'auditor-30'] } }, nodes, { chainId: CHAIN_ID, auditorKeys });
+    expect(allOf.placed).toBeNull();
+    // n-5 lacks only auditor-30; every other node lacks auditor-5 first, in the job's order.
+    expect(allOf.rejected.find((r) => r.reason === 'attestations')).toMatchObject({
+      nodes: 32, detail: 'no valid attestation by auditor-5 (allOf) (31); no valid attestation by auditor-30 (allOf) (1)',
+    });
+  });
+
   it('holds a reputation floor (the job\'s and the scheduler\'s), reading the ledger\'s reputation first', () => {
     const shaky = groundNode('shaky', 3, 'DE', { reputationPpm: 900_000 });
     const job = { ...baseJob, minReputationPpm: 800_000 };
@@ -148,6 +166,25 @@ describe('placement filters', () => {
     expect(atRest.nodes).toBe(9);
     expect(atRest.examples).toEqual(['oslo-0', 'oslo-1', 'oslo-2', 'oslo-3', 'oslo-4']);
     expect(decision.explanation[0]).toContain('11 registered nodes; 1 passed the filters');
+  });
+
+  it('counts every node under its own reason when reasons alternate from node to node, with the first examples of each', () => {
+    const mixed = Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? orbitalNode(`sat-${i}`, 20 + i, 'DE', 'DE') : groundNode(`oslo-${i}`, 20 + i, 'NO')));
+    const decision = decide({ ...baseJob, orbital: 'forbidden', sovereignty: { atRest: ['DE'] } }, [good, ...mixed]);
+    expect(decision.rejected.map((r) => [r.reason, r.nodes, r.examples, r.detail])).toEqual([
+      ['affinity', 1, ['home'], 'listed in antiAffinity.nodes'],
+      ['orbital', 4, ['sat-0', 'sat-2', 'sat-4', 'sat-6'], 'the job must not run in orbit'],
+      ['sovereignty-at-rest', 4, ['oslo-1', 'oslo-3', 'oslo-5', 'oslo-7'], 'its country is not allowed to hold the data'],
+    ]);
+    expect(decision.placed?.nodeId).toBe('good');
+  });
+
+  it('tells architectures, runtimes and currencies that no registered node has from those of other nodes', () => {
+    expect(rejection(decide({ ...baseJob, architecture: 'riscv64' }, [good]), 'good')?.reason).toBe('architecture');
+    expect(rejection(decide({ ...baseJob, runtime: 'docker', image: 'x' }, [groundNode('only-process', 2, 'DE', { runtimes: ['process'] })]), 'only-process')?.reason).toBe('runtime');
+    expect(rejection(decide({ ...baseJob, maxPriceMinor: { currency: 'CHF', amount: 1_000_000 } }, [good]), 'good')).toEqual({
+      reason: 'price', detail: 'prices in another currency than CHF',
+    });
   });
 
   it('builds the catalog once and gives the same decision as the node list', () => {

@@ -103,6 +103,17 @@ describe('contact-aware placement', () => {
     expect(decision.explanation.join(' ')).toMatch(/earliest any of them could deliver is 2026-06-14T01:56:40\.011Z \(sat-de\)/);
   });
 
+  it('stops reading the plan once no node the input has reached sends anything later', () => {
+    // The input rests at dc-de (exempt), whose only contact leads to gs-de, which may not hold US-only
+    // data: nothing can leave, and the US contacts later in the day are not read, also not for the
+    // earliest possible delivery.
+    const decision = place(jobAt('dc-de', EPOCH_MS, 3, { sovereignty: { atRest: ['US'] } }));
+    expect(decision.placed).toBeNull();
+    expect(decision.earliestFeasibleMs).toBeUndefined();
+    expect(decision.rejected.map((r) => [r.reason, r.nodes])).toEqual([['sovereignty-at-rest', 4], ['deadline', 2]]);
+    expect(decision.explanation.join(' ')).toMatch(/Searched: 0 contacts read, 1 nodes reached/);
+  });
+
   it('refuses a deadline that has passed, still saying when the result could be back', () => {
     const decision = place(inOrbit({ deadlineMs: EPOCH_MS - 1 }));
     expect(decision.placed).toBeNull();
