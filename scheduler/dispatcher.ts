@@ -453,7 +453,9 @@ export class Dispatcher {
       if (job.placement?.ledgerJobId !== r.assignmentId) throw new Unacceptable('ORBITFED_DISPATCH_STALE', `result of assignment ${r.assignmentId}, the job is now ${job.placement?.ledgerJobId}`);
       const source = delivery.source;
       const stationIpn = source.kind === 'ipn' ? Number(source.nodeNumber) : undefined;
-      const station = stationIpn === undefined ? undefined : (this.#deps.lifecycle.plan.node(stationIpn)?.id ?? this.#deps.lifecycle.nodeByIpn(stationIpn)?.spec.id);
+      // The registered node's id, as placements name stations (`resultStation`), and sovereignty rules
+      // are checked against; the plan's own name only for a station the registry does not know.
+      const station = stationIpn === undefined ? undefined : (this.#deps.lifecycle.nodeByIpn(stationIpn)?.spec.id ?? this.#deps.lifecycle.plan.node(stationIpn)?.id);
       const reported = this.#awaitingResult.get(r.jobId);
       this.#awaitingResult.delete(r.jobId);
       const result: JobResult = {

@@ -174,8 +174,10 @@ describe('the dispatcher', () => {
     expect(types).toEqual(expect.arrayContaining(['dispatched', 'running', 'succeeded']));
     const resultSha256 = Buffer.from(sha256(new TextEncoder().encode('NDVI!'))).toString('hex');
     expect(job.result).toMatchObject({ outcome: 'succeeded', exitCode: 0, resultSizeBytes: 5, resultSha256 });
-    const stationIds = testPlan().nodes.filter((n) => n.kind === 'ground').map((n) => n.id);
+    // Named by its registered id, as placements name stations (not the plan's name for it).
+    const stationIds = w.harness.store.nodes().filter((n) => n.spec.kind === 'ground').map((n) => n.spec.id);
     expect(stationIds).toContain(job.result!.station);
+    expect(testPlan().nodes.map((n) => n.id)).not.toContain(job.result!.station);
     expect(job.result!.deliveredAtMs).toBeGreaterThan(T0_MS + 3_600_000);
     expect(w.dispatcher.stats()).toMatchObject({ reports: 3, results: 1, refused: 0 });
     expect(w.harness.store.node('sat-a')?.lastHeardMs).toBeGreaterThan(T0_MS);

@@ -216,7 +216,7 @@ describe('the life of a job', () => {
     const result = await get<{ state: string; result: Record<string, unknown> }>(`/v1/jobs/${created.id}/result`);
     expect(result.status).toBe(200);
     expect(result.body.result).toMatchObject({
-      outcome: 'succeeded', exitCode: 0, resultSizeBytes: RESULT_TEXT.length, resultSha256: hex(sha256(new TextEncoder().encode(RESULT_TEXT))), station: 'SVALBARD',
+      outcome: 'succeeded', exitCode: 0, resultSizeBytes: RESULT_TEXT.length, resultSha256: hex(sha256(new TextEncoder().encode(RESULT_TEXT))), station: 'gs-svalbard',
     });
 
     // The receipt went satellite → station → validator and settled the escrow: once, less the fee.
