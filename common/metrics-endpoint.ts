@@ -3,10 +3,15 @@
 // /healthz (200 while healthy, 503 otherwise). Nothing else is served; request bodies are never
 // read; connections are capped. Gauges that mirror component state can be refreshed just before
 // each rendering (`beforeRender`).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OrbitfedError } from './errors.ts';
 import type { MetricsRegistry } from './metrics.ts';
+
+// node:http through getBuiltinModule, not an ES import: importing it as an ES module reads every
+// export, and its lazy WebSocket / EventSource getters then load undici (~7 MB resident in an agent
+// that never makes an HTTP request). Types still come from an `import type`.
+const { createServer } = process.getBuiltinModule('node:http');
 
 /** Connections held open at once; more are refused by the server. */
 const CONNECTIONS_MAX = 64;

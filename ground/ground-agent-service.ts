@@ -17,7 +17,7 @@ import {
   BundleAgent, createLibp2pNode, formatHostPort, Libp2pConvergenceLayer, libp2pPeerIdOf, MtcpConvergenceLayer, parseHostPort, planTimeBaseOf,
   TcpclV4ConvergenceLayer, type ConvergenceLayer, type PeerAddress,
 } from '../dtn/index.ts';
-import { createDockerRuntime, ProcessRuntime, type WorkloadRuntime } from '../runtime/index.ts';
+import { createDockerRuntime, dockerOwnerOf, ProcessRuntime, type WorkloadRuntime } from '../runtime/index.ts';
 import { SERVICE_NUMBERS, withOverlayContacts, type AssignedRuntime, type OverlayPeer } from '../scheduler/index.ts';
 import { BlackoutForwarder } from './blackout-forwarder.ts';
 import { GroundAgent } from './ground-agent.ts';
@@ -232,9 +232,11 @@ export class GroundAgentService {
       if (file.jobs !== undefined) {
         const runtimes = new Map<AssignedRuntime, WorkloadRuntime>();
         for (const kind of file.jobs.runtimes) {
+          // Per agent: a runtime's start removes everything of its owner (containers, workload cgroups).
+          const owner = config.dockerOwner ?? dockerOwnerOf(nodeId);
           const runtime = kind === 'process'
-            ? new ProcessRuntime({ clock, logger })
-            : await createDockerRuntime({ clock, logger, owner: `orbitfed-${nodeId}`, ...(config.dockerSocket === undefined ? {} : { socketPath: config.dockerSocket }) });
+            ? new ProcessRuntime({ clock, logger, cgroupParent: `orbitfed/${owner}` })
+            : await createDockerRuntime({ clock, logger, owner, ...(config.dockerSocket === undefined ? {} : { socketPath: config.dockerSocket }) });
           const capabilities = await runtime.start();
           this.#runtimes.push(runtime);
           runtimes.set(kind, runtime);

@@ -8,6 +8,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { CRON_EXPRESSION_LENGTH_MAX, loadConfigFile, LOG_LEVELS, OrbitfedError, parseCronExpression, readBoundedTextFile, type CronSchedule } from '../common/index.ts';
 import { CHAIN_ID_PATTERN } from '../consensus/index.ts';
 import { NODE_ID_PATTERN } from '../scheduler/index.ts';
+import { DOCKER_OWNER_PATTERN } from '../runtime/index.ts';
 import { BLACKOUT_FORWARDER_LIMITS_DEFAULT } from './blackout-forwarder.ts';
 import { RECEIPT_GATEWAY_LIMITS_DEFAULT } from './receipt-gateway.ts';
 import { TERRESTRIAL_EXECUTOR_LIMITS_DEFAULT } from './terrestrial-executor.ts';
@@ -108,6 +109,7 @@ export const GroundConfigSchema = Type.Object({
   jobs: Type.Optional(Type.Object({
     runtimes: Type.Array(Type.Union([Type.Literal('process'), Type.Literal('docker')]), { minItems: 1, maxItems: 2, uniqueItems: true, description: 'Runtimes terrestrial jobs may use here; docker needs a local Docker engine.' }),
     dockerSocket: Type.Optional(path('The Docker engine\'s socket; default /var/run/docker.sock.')),
+    dockerOwner: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Names and labels this station\'s containers; at start the Docker runtime removes every container of this owner, so each agent on a host needs its own. 1-64 of a-z 0-9 _ . - ; default orbitfed-<node id> (ids that do not fit: lower-cased, with a hash of the id).' })),
     concurrentMax: count('Jobs running at once.', TERRESTRIAL_EXECUTOR_LIMITS_DEFAULT.concurrentMax, 1024),
     queuedMax: count('Accepted jobs waiting to run; more assignments are refused as busy.', TERRESTRIAL_EXECUTOR_LIMITS_DEFAULT.queuedMax, 100_000),
     heartbeatMs: ms('Heartbeat reports while a job runs.', TERRESTRIAL_EXECUTOR_LIMITS_DEFAULT.heartbeatMs, 1_000),
@@ -143,6 +145,8 @@ export interface GroundConfig {
   readonly schedulerApiKey: string | undefined;
   readonly mqttPassword: string | undefined;
   readonly dockerSocket: string | undefined;
+  /** jobs.dockerOwner; undefined: the service derives it from the node id (runtime's `dockerOwnerOf`). */
+  readonly dockerOwner: string | undefined;
   /** When the plan file is read again besides SIGHUP (schedules.planRefresh). */
   readonly planRefresh: CronSchedule | undefined;
 }
@@ -169,6 +173,9 @@ async function readSecret(secret: Secret, base: string, where: { file: string; f
 export async function resolveGroundConfig(file: GroundConfigFile, configPath: string, env: Readonly<Record<string, string | undefined>> = process.env): Promise<GroundConfig> {
   const base = dirname(resolve(configPath));
   const at = (field: string) => ({ file: configPath, field });
+  if (file.jobs?.dockerOwner !== undefined && !DOCKER_OWNER_PATTERN.test(file.jobs.dockerOwner)) {
+    throw new OrbitfedError('ORBITFED_CONFIG_INVALID', `${JSON.stringify(file.jobs.dockerOwner)} is not a Docker owner: 1-64 lower-case letters, digits, '_', '.', '-', starting with a letter or digit`, at('/jobs/dockerOwner'));
+  }
   const mqtt = file.mqtt;
   if (mqtt.embedded === true && mqtt.url !== undefined) throw new OrbitfedError('ORBITFED_CONFIG_INVALID', 'give either embedded: true or a broker url, not both', at('/mqtt'));
   if (mqtt.embedded !== true && mqtt.url === undefined) throw new OrbitfedError('ORBITFED_CONFIG_INVALID', 'give a broker url, or embedded: true for a broker in this process', at('/mqtt'));
@@ -207,6 +214,7 @@ export async function resolveGroundConfig(file: GroundConfigFile, configPath: st
     schedulerApiKey,
     mqttPassword,
     dockerSocket: file.jobs?.dockerSocket === undefined ? undefined : resolve(base, file.jobs.dockerSocket),
+    dockerOwner: file.jobs?.dockerOwner,
     planRefresh,
   };
 }

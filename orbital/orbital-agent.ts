@@ -47,7 +47,7 @@ import {
   decodeContactPlanUpdate, decodeJobAssignment, decodeJobInputPart, encodeJobResult, encodeNodeReport, encodeTelemetryPayload, inputPartMatches,
   JOB_RESULT_OVERHEAD_BYTES_MAX, reportReasonText, SERVICE_NUMBERS, signJobResult, signNodeReport, verifyContactPlanUpdate, verifyJobAssignment,
   type FinishedDetail, type JobAssignment, type JobOutcome, type NodeReportKind,
-} from '../scheduler/index.ts';
+} from '../scheduler/node-protocol.ts';
 import { AssignmentStore, type AssignmentStoreLimits, type OutboxMessage, type StoredAssignment, type StoredOutboxMessage } from './assignment-store.ts';
 import type { HousekeepingRecord } from './housekeeping.ts';
 import { JobWorkspace, INPUT_FILE, RESULT_FILE, workloadIdOf } from './job-workspace.ts';

@@ -8,7 +8,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { CRON_EXPRESSION_LENGTH_MAX, LOG_LEVELS, loadConfigFile, OrbitfedError, parseCronExpression, type CronSchedule } from '../common/index.ts';
 import { CHAIN_ID_PATTERN, checkPublicKeyForRegistration, ID_PATTERN, readKeyFile, RECEIPT_VALIDITY_MS_MAX } from '../consensus/index.ts';
 import { BUNDLE_SIZE_BYTES_MAX_DEFAULT, parseEid, parseHostPort } from '../dtn/index.ts';
-import { JOB_PROTOCOL_LIMITS, SERVICE_NUMBERS } from '../scheduler/index.ts';
+import { DOCKER_OWNER_PATTERN, dockerOwnerOf } from '../runtime/index.ts';
+import { JOB_PROTOCOL_LIMITS, SERVICE_NUMBERS } from '../scheduler/node-protocol.ts';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -49,7 +50,8 @@ export const OrbitalConfigSchema = Type.Object({
   runtime: Type.Optional(Type.Object({
     kind: Type.Union([Type.Literal('process'), Type.Literal('docker')], { description: 'process (default) or docker (loaded only when chosen)' }),
     cgroups: Type.Optional(Type.Union([Type.Literal('auto'), Type.Literal('required'), Type.Literal('off')], { description: 'process runtime: cgroup limits when the host allows (auto, default), always (required), never (off)' })),
-    cgroupParent: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'process runtime: cgroup the workloads go under; default orbitfed' })),
+    cgroupParent: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: "process runtime: cgroup the workloads go under; at start the runtime kills and removes every cgroup under it, so each agent on a host needs its own; default orbitfed/<the Docker owner>" })),
+    dockerOwner: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: "docker runtime: names and labels this agent's containers; at start the runtime removes every container of this owner, so each agent on a host needs its own; 1-64 of a-z 0-9 _ . - ; default orbitfed-<nodeId> (node ids that do not fit: lower-cased, with a hash of the id)" })),
   }, { additionalProperties: false })),
   limits: Type.Optional(Type.Object({
     concurrentJobs: Type.Optional(Type.Integer({ minimum: 1, maximum: 16, description: 'jobs running at once; default 1' })),
@@ -107,7 +109,7 @@ export interface OrbitalConfig {
     readonly inputBytesMax: number;
     readonly outboxResultBytesMax: number;
   };
-  readonly runtime: { readonly kind: 'process' | 'docker'; readonly cgroups: 'auto' | 'required' | 'off'; readonly cgroupParent: string | undefined };
+  readonly runtime: { readonly kind: 'process' | 'docker'; readonly cgroups: 'auto' | 'required' | 'off'; readonly cgroupParent: string; readonly dockerOwner: string };
   readonly limits: {
     readonly concurrentJobs: number;
     readonly queuedJobsMax: number;
@@ -171,6 +173,11 @@ export function resolveOrbitalConfig(file: OrbitalConfigFile, path: string, node
     throw invalid(path, 'limits/resultBytesMax', 'a result bundle of that size does not fit the bundle store');
   }
   const runtime = file.runtime;
+  // Per agent: a runtime's start removes everything of its owner (containers, workload cgroups).
+  const owner = runtime?.dockerOwner ?? dockerOwnerOf(file.nodeId);
+  if (runtime?.dockerOwner !== undefined && !DOCKER_OWNER_PATTERN.test(runtime.dockerOwner)) {
+    throw invalid(path, 'runtime/dockerOwner', `${JSON.stringify(runtime.dockerOwner)} is not a Docker owner: 1-64 lower-case letters, digits, '_', '.', '-', starting with a letter or digit`);
+  }
   const schedule = (name: keyof OrbitalSchedules, fallback: string | undefined): CronSchedule | undefined => {
     const expression = file.schedules?.[name] ?? fallback;
     // Telemetry is turned off with telemetryPeriodMs: 0; "off" there is not an expression.
@@ -202,7 +209,7 @@ export function resolveOrbitalConfig(file: OrbitalConfigFile, path: string, node
     planFile: resolve(base, file.contactPlan.file),
     planEpochMs: file.contactPlan.epochMs,
     storage: { bundleStoreBytes, bundlesMax: file.storageBundlesMax ?? 10_000, inputBytesMax: eighth, outboxResultBytesMax: eighth },
-    runtime: { kind: runtime?.kind ?? 'process', cgroups: runtime?.cgroups ?? 'auto', cgroupParent: runtime?.cgroupParent },
+    runtime: { kind: runtime?.kind ?? 'process', cgroups: runtime?.cgroups ?? 'auto', cgroupParent: runtime?.cgroupParent ?? `orbitfed/${owner}`, dockerOwner: owner },
     limits: {
       concurrentJobs: file.limits?.concurrentJobs ?? 1,
       queuedJobsMax: file.limits?.queuedJobsMax ?? 64,

@@ -87,10 +87,10 @@ export class OrbitalService {
     });
     const runtimeLogger = logger.child({ component: 'runtime' });
     const runtime: WorkloadRuntime = config.runtime.kind === 'docker'
-      ? await createDockerRuntime({ clock, logger: runtimeLogger, concurrentWorkloadsMax: config.limits.concurrentJobs })
+      ? await createDockerRuntime({ clock, logger: runtimeLogger, owner: config.runtime.dockerOwner, concurrentWorkloadsMax: config.limits.concurrentJobs })
       : new ProcessRuntime({
         clock, logger: runtimeLogger, cgroups: config.runtime.cgroups, concurrentWorkloadsMax: config.limits.concurrentJobs,
-        ...(config.runtime.cgroupParent === undefined ? {} : { cgroupParent: config.runtime.cgroupParent }),
+        cgroupParent: config.runtime.cgroupParent,
       });
     const metrics = config.file.metricsPort !== undefined && config.file.metricsPort > 0 ? new MetricsRegistry().withProcessMetrics() : undefined;
     const agent = new OrbitalAgent({

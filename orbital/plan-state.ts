@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { OrbitfedError, readBoundedTextFile, replaceFileDurably } from '../common/index.ts';
 import { ContactPlan, loadContactPlanFile, parseContactPlanText } from '../contact-plans/index.ts';
-import { JOB_PROTOCOL_LIMITS } from '../scheduler/index.ts';
+import { JOB_PROTOCOL_LIMITS } from '../scheduler/node-protocol.ts';
 
 export const PLAN_STATE_FILE = 'contact-plan.json';
 

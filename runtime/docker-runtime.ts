@@ -13,6 +13,8 @@ import { stat } from 'node:fs/promises';
 import Docker from 'dockerode';
 import { OrbitfedError, durationMs, silentLogger, type Clock, type DurationMs, type Logger, type TimerHandle } from '../common/index.ts';
 import { CgroupHost, type WorkloadCgroup } from './cgroup.ts';
+import { DOCKER_OWNER_PATTERN } from './docker-owner.ts';
+import { ioClockFor } from './io-clock.ts';
 import { DockerStreamDemultiplexer } from './docker-multiplex.ts';
 import { OutputCapture } from './output-capture.ts';
 import { classifyWorkloadEnd, type StopCause } from './workload-outcome.ts';
@@ -30,11 +32,18 @@ import {
 export interface DockerRuntimeOptions {
   readonly clock: Clock;
   readonly logger?: Logger;
+  /**
+   * Wall time for I/O bounds: the engine's connect timeout, the grace between SIGTERM and
+   * SIGKILL, waits for streams, cgroup removal (io-clock.ts). `clock` times the workload (its timeout, start and end).
+   * Default: `ioClockFor(clock)` — a RealClock when `clock` is a ScaledClock, else `clock`.
+   */
+  readonly ioClock?: Clock;
   /** The daemon's socket. Default: DOCKER_HOST when it is unix://…, else /var/run/docker.sock. */
   readonly socketPath?: string;
   /**
    * Names this runtime's containers (`<owner>-<workload id>`, label `orbitfed.owner`) and cgroup
-   * parent; `start` removes containers with this owner left by a crashed earlier run. Default
+   * parent; `start` removes containers with this owner left by a crashed earlier run, so each agent
+   * on a host needs its own (agents use `dockerOwnerOf(nodeId)`, docker-owner.ts). Default
    * "orbitfed".
    */
   readonly owner?: string;
@@ -60,7 +69,6 @@ export interface DockerRuntimeOptions {
   readonly connectTimeoutMs?: DurationMs;
 }
 
-const OWNER = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 const IMAGE_REFERENCE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?$/;
 const TERMINATION_GRACE_MS_DEFAULT = durationMs(5_000);
 const CONNECT_TIMEOUT_MS_DEFAULT = durationMs(5_000);
@@ -141,6 +149,7 @@ interface UsageMode {
 export class DockerRuntime implements WorkloadRuntime {
   readonly kind = 'docker' as const;
   readonly #clock: Clock;
+  readonly #ioClock: Clock;
   readonly #logger: Logger;
   readonly #docker: Docker;
   readonly #socketPath: string;
@@ -158,12 +167,13 @@ export class DockerRuntime implements WorkloadRuntime {
 
   constructor(options: DockerRuntimeOptions) {
     this.#clock = options.clock;
+    this.#ioClock = options.ioClock ?? ioClockFor(options.clock);
     this.#logger = (options.logger ?? silentLogger()).child({ component: 'docker-runtime' });
     const dockerHost = process.env.DOCKER_HOST;
     this.#socketPath = options.socketPath ?? (dockerHost?.startsWith('unix://') ? dockerHost.slice('unix://'.length) : '/var/run/docker.sock');
     this.#docker = new Docker({ socketPath: this.#socketPath });
     this.#owner = options.owner ?? 'orbitfed';
-    if (!OWNER.test(this.#owner)) throw new OrbitfedError('ORBITFED_RUNTIME_CONFIG', `must be 1-64 lower-case letters, digits, '_', '.', '-', got ${JSON.stringify(this.#owner)}`, { field: 'owner' });
+    if (!DOCKER_OWNER_PATTERN.test(this.#owner)) throw new OrbitfedError('ORBITFED_RUNTIME_CONFIG', `must be 1-64 lower-case letters, digits, '_', '.', '-', got ${JSON.stringify(this.#owner)}`, { field: 'owner' });
     this.#usageWanted = options.usage ?? 'auto';
     this.#network = options.network ?? 'none';
     this.#init = options.init ?? false;
@@ -186,7 +196,7 @@ export class DockerRuntime implements WorkloadRuntime {
   async start(signal?: AbortSignal): Promise<RuntimeCapabilities> {
     signal?.throwIfAborted();
     const abort = new AbortController();
-    const timer = this.#clock.setTimer(this.#connectTimeoutMs, () => abort.abort(new Error(`no answer within ${this.#connectTimeoutMs} ms`)));
+    const timer = this.#ioClock.setTimer(this.#connectTimeoutMs, () => abort.abort(new Error(`no answer within ${this.#connectTimeoutMs} ms`)));
     const onAbort = (): void => abort.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     let info: { CgroupDriver?: string; CgroupVersion?: string };
@@ -216,7 +226,7 @@ export class DockerRuntime implements WorkloadRuntime {
     }
     const cgroups = this.#mode.cgroups;
     if (cgroups !== undefined) {
-      for (const name of await cgroups.children(this.#cgroupParent)) await cgroups.workload(`${this.#cgroupParent}/${name}`).remove(this.#clock);
+      for (const name of await cgroups.children(this.#cgroupParent)) await cgroups.workload(`${this.#cgroupParent}/${name}`).remove(this.#ioClock);
     }
     this.#logger.info({ socketPath: this.#socketPath, usage: this.#mode.source, leftoversRemoved }, 'docker runtime started');
     return { kind: 'docker', enforcement: { cpu: 'docker', memory: 'docker' }, usageSource: this.#mode.source, notes: this.#mode.notes, leftoversRemoved };
@@ -379,7 +389,7 @@ export class DockerRuntime implements WorkloadRuntime {
       return result;
     } finally {
       if (container !== undefined) await this.#remove(container);
-      await cgroup?.remove(this.#clock).catch((error: unknown) => this.#logger.warn({ id: spec.id, error: String(error) }, 'cannot remove the workload cgroup parent'));
+      await cgroup?.remove(this.#ioClock).catch((error: unknown) => this.#logger.warn({ id: spec.id, error: String(error) }, 'cannot remove the workload cgroup parent'));
     }
   }
 
@@ -441,7 +451,7 @@ export class DockerRuntime implements WorkloadRuntime {
       stopCause = cause;
       this.#logger.info({ id: spec.id, cause: cause.kind }, 'stopping workload');
       kill('SIGTERM');
-      graceTimer = this.#clock.setTimer(this.#graceMs, () => kill('SIGKILL'));
+      graceTimer = this.#ioClock.setTimer(this.#graceMs, () => kill('SIGKILL'));
     };
     slot.stoppable(stop);
     const timeoutTimer = this.#clock.setTimer(spec.limits.timeoutMs, () => stop({ kind: 'timeout', timeoutMs: spec.limits.timeoutMs }));
@@ -512,7 +522,7 @@ export class DockerRuntime implements WorkloadRuntime {
 
   async #within(promise: Promise<unknown>, limitMs: DurationMs): Promise<void> {
     let timer: TimerHandle | undefined;
-    await Promise.race([promise, new Promise<void>((resolve) => { timer = this.#clock.setTimer(limitMs, resolve); })]);
+    await Promise.race([promise, new Promise<void>((resolve) => { timer = this.#ioClock.setTimer(limitMs, resolve); })]);
     timer?.cancel();
   }
 }

@@ -11,6 +11,7 @@ import type { Writable } from 'node:stream';
 import { OrbitfedError, durationMs, silentLogger, type Clock, type DurationMs, type Logger, type TimerHandle } from '../common/index.ts';
 import { CgroupHost, type WorkloadCgroup } from './cgroup.ts';
 import { resolveCommand } from './command-path.ts';
+import { ioClockFor } from './io-clock.ts';
 import { OutputCapture } from './output-capture.ts';
 import { ProcSampler } from './proc-sampler.ts';
 import { WorkloadSlots, type WorkloadSlot } from './workload-slots.ts';
@@ -28,6 +29,12 @@ import {
 export interface ProcessRuntimeOptions {
   readonly clock: Clock;
   readonly logger?: Logger;
+  /**
+   * Wall time for I/O bounds: the grace between SIGTERM and SIGKILL, waits for pipes, /proc
+   * sampling, cgroup removal (io-clock.ts). `clock` times the workload (its timeout, start and end).
+   * Default: `ioClockFor(clock)` — a RealClock when `clock` is a ScaledClock, else `clock`.
+   */
+  readonly ioClock?: Clock;
   /**
    * `auto` (default): a cgroup per workload when the host allows, else the fallback (see README);
    * `required`: `start` fails without usable cgroups; `off`: always the fallback.
@@ -86,6 +93,7 @@ interface Mode {
 export class ProcessRuntime implements WorkloadRuntime {
   readonly kind = 'process' as const;
   readonly #clock: Clock;
+  readonly #ioClock: Clock;
   readonly #logger: Logger;
   readonly #cgroupsWanted: 'auto' | 'required' | 'off';
   readonly #cgroupParent: string;
@@ -100,6 +108,7 @@ export class ProcessRuntime implements WorkloadRuntime {
 
   constructor(options: ProcessRuntimeOptions) {
     this.#clock = options.clock;
+    this.#ioClock = options.ioClock ?? ioClockFor(options.clock);
     this.#logger = (options.logger ?? silentLogger()).child({ component: 'process-runtime' });
     this.#cgroupsWanted = options.cgroups ?? 'auto';
     this.#cgroupParent = options.cgroupParent ?? 'orbitfed';
@@ -140,7 +149,7 @@ export class ProcessRuntime implements WorkloadRuntime {
           for (const name of await detected.children(this.#cgroupParent)) {
             const leftover = detected.workload(`${this.#cgroupParent}/${name}`);
             await leftover.killAll();
-            await leftover.remove(this.#clock);
+            await leftover.remove(this.#ioClock);
             leftoversRemoved++;
           }
           const version = detected.version === 2 ? 'cgroup-v2' : 'cgroup-v1';
@@ -217,7 +226,7 @@ export class ProcessRuntime implements WorkloadRuntime {
     try {
       return await this.#supervise(spec, signal, slot, program, cwd, env, cgroup);
     } finally {
-      await cgroup?.remove(this.#clock);
+      await cgroup?.remove(this.#ioClock);
     }
   }
 
@@ -280,7 +289,7 @@ export class ProcessRuntime implements WorkloadRuntime {
         return;
       }
       signalGroup(pid, 'SIGTERM');
-      graceTimer = this.#clock.setTimer(this.#graceMs, killTree);
+      graceTimer = this.#ioClock.setTimer(this.#graceMs, killTree);
     };
     slot.stoppable(stop);
     const timeoutTimer = this.#clock.setTimer(spec.limits.timeoutMs, () => stop({ kind: 'timeout', timeoutMs: spec.limits.timeoutMs }));
@@ -332,7 +341,7 @@ export class ProcessRuntime implements WorkloadRuntime {
       if (sample.residentBytes > spec.limits.memoryBytes) stop({ kind: 'memory-polled', residentBytes: sample.residentBytes, memoryBytes: spec.limits.memoryBytes });
       if (!running) break;
       let timer: TimerHandle | undefined;
-      await Promise.race([exited, new Promise<void>((resolve) => { timer = this.#clock.setTimer(this.#samplingMs, resolve); })]);
+      await Promise.race([exited, new Promise<void>((resolve) => { timer = this.#ioClock.setTimer(this.#samplingMs, resolve); })]);
       timer?.cancel();
     }
     return sampler;
@@ -341,7 +350,7 @@ export class ProcessRuntime implements WorkloadRuntime {
   /** Waits for the output pipes to close; a process that escaped the group may hold them open. */
   async #closeWithin(child: ChildProcess, closed: Promise<void>): Promise<void> {
     let timer: TimerHandle | undefined;
-    const gaveUp = new Promise<'timeout'>((resolve) => { timer = this.#clock.setTimer(PIPE_CLOSE_WAIT_MS, () => resolve('timeout')); });
+    const gaveUp = new Promise<'timeout'>((resolve) => { timer = this.#ioClock.setTimer(PIPE_CLOSE_WAIT_MS, () => resolve('timeout')); });
     const first = await Promise.race([closed, gaveUp]);
     timer?.cancel();
     if (first === 'timeout') {

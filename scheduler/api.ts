@@ -39,6 +39,7 @@ import { healthRoutes } from './routes-health.ts';
 import { jobsRoutes } from './routes-jobs.ts';
 import { nodesRoutes } from './routes-nodes.ts';
 import { placementsRoutes } from './routes-placements.ts';
+import { API_LIMITS_DEFAULT, type ApiLimits } from './api-limits.ts';
 import { schemaProblems } from './spec-problems.ts';
 import type { Principal, TenantDirectory } from './tenants.ts';
 
@@ -46,34 +47,10 @@ export type ApiApp = FastifyInstance;
 export type ApiRequest = FastifyRequest;
 export type ApiReply = FastifyReply;
 
-export interface ApiLimits {
-  /** Largest request body, bytes (413 beyond). */
-  readonly bodyBytesMax: number;
-  /** Requests per tenant per window (429 beyond). */
-  readonly rateLimitRequests: number;
-  readonly rateLimitWindowMs: number;
-  /** Tenants (or addresses) the rate limiter remembers at once; the least recently seen is dropped. */
-  readonly rateLimitKeysMax: number;
-  /** Largest page of a listing. */
-  readonly pageSizeMax: number;
-  /** Contacts or passes one query returns at most (the answer says `truncated`). */
-  readonly windowItemsMax: number;
-  /** Longest window a contacts or passes query may ask for. */
-  readonly windowMsMax: number;
-  /** Longest Idempotency-Key accepted. */
-  readonly idempotencyKeyLengthMax: number;
-}
-
-export const API_LIMITS_DEFAULT: ApiLimits = {
-  bodyBytesMax: 256 * 1024,
-  rateLimitRequests: 600,
-  rateLimitWindowMs: 60_000,
-  rateLimitKeysMax: 10_000,
-  pageSizeMax: 200,
-  windowItemsMax: 5_000,
-  windowMsMax: 7 * 86_400_000,
-  idempotencyKeyLengthMax: 255,
-};
+// The limits live in api-limits.ts so that the configuration's schema (and through it the agents)
+// can use their defaults without loading fastify.
+export type { ApiLimits } from './api-limits.ts';
+export { API_LIMITS_DEFAULT } from './api-limits.ts';
 
 export interface ApiDeps {
   readonly store: JobStore;

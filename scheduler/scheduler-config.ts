@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { loadConfigFile, LOG_LEVELS, OrbitfedError } from '../common/index.ts';
 import { CHAIN_ID_PATTERN, checkPublicKeyForRegistration } from '../consensus/index.ts';
-import { API_LIMITS_DEFAULT } from './api.ts';
+import { API_LIMITS_DEFAULT } from './api-limits.ts';
 import { DashboardConfigSchema } from './dashboard-config.ts';
 import { DISPATCHER_OPTIONS_DEFAULT } from './dispatcher.ts';
 import { JOB_LIFECYCLE_OPTIONS_DEFAULT } from './job-lifecycle.ts';

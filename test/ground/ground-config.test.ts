@@ -75,6 +75,7 @@ describe('the ground agent configuration', () => {
     ['a satellite named twice over', MINIMAL.replace('- noradId: "25544"', '- noradId: "25544"\n      node: 7'), 'ORBITFED_CONFIG_INVALID', 'exactly one of noradId and node'],
     ['both an embedded broker and a broker URL', MINIMAL.replace('embedded: true', 'embedded: true\n  url: mqtt://127.0.0.1:1883'), 'ORBITFED_CONFIG_INVALID', 'not both'],
     ['no broker at all', MINIMAL.replace('  embedded: true\n', '  queuedMessagesMax: 10\n'), 'ORBITFED_CONFIG_INVALID', 'give a broker url'],
+    ['a Docker owner that cannot name containers', `${MINIMAL}jobs:\n  runtimes: [docker]\n  dockerOwner: "Station A"\n`, 'ORBITFED_CONFIG_INVALID', /\/jobs\/dockerOwner.*"Station A" is not a Docker owner/],
     ['jobs without the scheduler\'s key', `${MINIMAL}jobs:\n  runtimes: [process]\n`, 'ORBITFED_CONFIG_INVALID', 'publicKeyHex'],
     ['an API key on the command line\'s side of the file', `${MINIMAL}scheduler:\n  url: http://127.0.0.1:8080\n  apiKey: ofk_secret\n`, 'ORBITFED_CONFIG_INVALID', '/scheduler/apiKey'],
     ['an API key from an unset variable', `${MINIMAL}scheduler:\n  url: http://127.0.0.1:8080\n  apiKey:\n    env: ORBITFED_NOT_SET\n`, 'ORBITFED_CONFIG_SECRET', 'ORBITFED_NOT_SET is not set'],

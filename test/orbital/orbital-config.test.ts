@@ -42,11 +42,20 @@ describe('the orbital agent configuration', () => {
     expect(config).toMatchObject({
       nodeId: 'sat-1', ipnNumber: 1001, keyEpoch: 0, planFile: join(dir, 'plan.json'), dataDir: '/tmp/orbitfed-sat-1',
       storage: { bundleStoreBytes: 192 * 1024 * 1024, inputBytesMax: 32 * 1024 * 1024, outboxResultBytesMax: 32 * 1024 * 1024, bundlesMax: 10_000 },
-      runtime: { kind: 'process', cgroups: 'auto' },
+      runtime: { kind: 'process', cgroups: 'auto', cgroupParent: 'orbitfed/orbitfed-sat-1', dockerOwner: 'orbitfed-sat-1' },
       limits: { concurrentJobs: 1, resultBytesMax: 4 * 1024 * 1024 },
       receiptValidityMs: 6 * 86_400_000,
     });
     expect(Buffer.from(config.nodeSeed).toString('hex')).toBe('ab'.repeat(32));
+  });
+
+  it('names its Docker containers after its node unless told, so agents on one host do not remove each other\'s', async () => {
+    const configured = await loadOrbitalConfig(await configWith(`${SAMPLE.replace(/^runtime:.*(\n {2}.*)*\n/m, '')}\nruntime:\n  kind: docker\n  dockerOwner: flight-a.1\n`));
+    expect(configured.runtime).toMatchObject({ kind: 'docker', dockerOwner: 'flight-a.1' });
+    const upper = await loadOrbitalConfig(await configWith(SAMPLE.replace('nodeId: sat-1', 'nodeId: SAT-1')));
+    expect(upper.runtime.dockerOwner).toMatch(/^orbitfed-sat-1-[0-9a-f]{8}$/);
+    const refused = await failure(`${SAMPLE.replace(/^runtime:.*(\n {2}.*)*\n/m, '')}\nruntime:\n  kind: docker\n  dockerOwner: "Flight A"\n`);
+    expect(refused).toMatchObject({ code: 'ORBITFED_CONFIG_INVALID', message: expect.stringMatching(/runtime\/dockerOwner.*"Flight A" is not a Docker owner/) });
   });
 
   it('refuses unknown options, naming them with their line', async () => {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { durationMs, OrbitfedError, RealClock } from '../../common/index.ts';
-import { createDockerRuntime, type DockerRuntime, type RuntimeCapabilities, type WorkloadSpec } from '../../runtime/index.ts';
+import { createDockerRuntime, dockerOwnerOf, type DockerRuntime, type RuntimeCapabilities, type WorkloadSpec } from '../../runtime/index.ts';
 import { parseCgroupMounts } from '../../runtime/cgroup.ts';
 import { describeRuntimeContract, LIMITS, workloadId } from './runtime-contract.ts';
 
@@ -148,6 +148,26 @@ describe.runIf('tarball' in setup)('the Docker runtime on a real engine', () => 
     expect((await restarted.start()).leftoversRemoved).toBe(2);
     expect(await docker('ps', '-aq', '--filter', `label=orbitfed.owner=${owner}`)).toBe('');
     await restarted.stop();
+  });
+
+  it('leaves other owners\' containers alone: starting a second agent\'s runtime does not kill the first one\'s workload', async () => {
+    const first = await createDockerRuntime({ clock, owner: dockerOwnerOf(`sat-a-${process.pid}`), terminationGraceMs: GRACE_MS });
+    const second = await createDockerRuntime({ clock, owner: dockerOwnerOf(`sat-b-${process.pid}`), terminationGraceMs: GRACE_MS });
+    await first.start();
+    const id = workloadId('owned');
+    const running = first.run(spec(id, ['sh', '-c', 'sleep 2; echo still here']));
+    const firstOwner = `label=orbitfed.owner=${dockerOwnerOf(`sat-a-${process.pid}`)}`;
+    for (let i = 0; i < 100 && (await docker('ps', '-q', '--filter', firstOwner)) === ''; i++) await clock.sleep(durationMs(50));
+    expect(await docker('ps', '-q', '--filter', firstOwner)).not.toBe('');
+    // The second runtime's start removes what its own owner left: nothing of the first's.
+    expect((await second.start()).leftoversRemoved).toBe(0);
+    const other = await second.run(spec(workloadId('other'), ['echo', 'mine']));
+    expect(other.outcome).toBe('succeeded');
+    await second.stop();
+    const result = await running;
+    expect(result.outcome).toBe('succeeded');
+    expect(result.stdout.bytes.toString()).toBe('still here\n');
+    await first.stop();
   });
 
   it('can measure usage from Docker\'s stats stream instead (for daemons that do not use cgroupfs here)', async () => {

@@ -5,7 +5,7 @@ import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { durationMs, OrbitfedError, RealClock } from '../../common/index.ts';
-import { ProcessRuntime, type RuntimeCapabilities, type WorkloadSpec } from '../../runtime/index.ts';
+import { dockerOwnerOf, ProcessRuntime, type RuntimeCapabilities, type WorkloadSpec } from '../../runtime/index.ts';
 import { CgroupHost } from '../../runtime/cgroup.ts';
 import { describeRuntimeContract, LIMITS, workloadId } from './runtime-contract.ts';
 
@@ -82,6 +82,20 @@ describe.runIf(hasCgroups)('the process runtime with cgroups', () => {
     await exited;
     expect(await cgroups.children(parent)).toEqual([]);
     await runtime.stop();
+  });
+
+  it('leaves other agents\' workloads alone: each agent\'s runtime has its own parent (orbitfed/<owner>)', async () => {
+    const root = `orbitfed-test-agents-${process.pid}`;
+    const first = new ProcessRuntime({ clock, cgroupParent: `${root}/${dockerOwnerOf('sat-a')}`, terminationGraceMs: GRACE_MS });
+    const second = new ProcessRuntime({ clock, cgroupParent: `${root}/${dockerOwnerOf('sat-b')}`, terminationGraceMs: GRACE_MS });
+    expect((await first.start()).enforcement.memory).toMatch(/cgroup/);
+    const running = first.run(spec(workloadId('owned'), ['sh', '-c', 'sleep 1; echo still here']));
+    await clock.sleep(durationMs(200));
+    expect((await second.start()).leftoversRemoved).toBe(0);
+    const result = await running;
+    expect(result.outcome).toBe('succeeded');
+    expect(result.stdout.bytes.toString()).toBe('still here\n');
+    await Promise.all([first.stop(), second.stop()]);
   });
 });
 
