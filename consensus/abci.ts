@@ -49,6 +49,8 @@ export interface FinalizeBlockRequest {
   readonly blockId: string;
   /** Committed evidence, as misbehaviour: the only grounds for slashing. */
   readonly misbehavior: readonly Misbehavior[];
+  /** The SHA-256 names of `block.txs` (consensus/ledger-application-hash.ts) when the caller has them, so they are computed once. */
+  readonly txHashes?: readonly string[];
 }
 
 export interface ExecTxResult {

@@ -173,11 +173,18 @@ export class ChainStore {
     });
   }
 
-  /** Snapshots, newest first. */
-  snapshots(): StoredSnapshot[] {
-    const rows = this.#read('reading snapshots', () => this.#db.prepare('SELECT height, app_hash, bytes FROM snapshots ORDER BY height DESC').all()) as
-      { height: number; app_hash: string; bytes: Uint8Array }[];
-    return rows.map((r) => ({ height: r.height, appHash: r.app_hash, bytes: r.bytes }));
+  /** The stored snapshots' heights and app hashes, newest first, without their bytes (tens of MB each). */
+  snapshotHeads(): { height: number; appHash: string }[] {
+    const rows = this.#read('reading snapshots', () => this.#db.prepare('SELECT height, app_hash FROM snapshots ORDER BY height DESC').all()) as
+      { height: number; app_hash: string }[];
+    return rows.map((r) => ({ height: r.height, appHash: r.app_hash }));
+  }
+
+  /** The snapshot taken after `height`; undefined when none is stored. */
+  snapshot(height: number): StoredSnapshot | undefined {
+    const row = this.#read('reading a snapshot', () => this.#db.prepare('SELECT height, app_hash, bytes FROM snapshots WHERE height = ?').get(height)) as
+      { height: number; app_hash: string; bytes: Uint8Array } | undefined;
+    return row === undefined ? undefined : { height: row.height, appHash: row.app_hash, bytes: row.bytes };
   }
 
   /** The lowest height still stored (1 before any pruning; 0 when empty). */

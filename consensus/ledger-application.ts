@@ -9,6 +9,7 @@
 // - Committed duplicate-vote evidence becomes a `double-sign` transaction for the node the
 //   offending validator belongs to (`nodeOfValidator`), applied before the block's transactions,
 //   with the SHA-256 of the evidence's sign bytes and signatures as its hash.
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { OrbitfedError } from '../common/index.ts';
 import { txHashOf } from './ledger-application-hash.ts';
@@ -89,7 +90,8 @@ export class LedgerApplication implements Application {
       const evidenceHash = new Uint8Array(createHash('sha256').update(evidenceBytes(this.#options.chainId, evidence)).digest());
       slashes.push({ kind: 'double-sign', nodeId, height: evidence.voteA.height, evidenceHash });
     }
-    const hashes = block.txs.map(txHashOf);
+    const hashes = request.txHashes ?? block.txs.map(txHashOf);
+    assert.equal(hashes.length, block.txs.length, 'one hash per transaction');
     const decoded = block.txs.map((tx, i) => this.#decoded.decode(tx, hashes[i]));
     const applicable = decoded.filter((tx): tx is LedgerTransaction => tx !== null);
     const result = this.#ledger.applyBlock([...slashes, ...applicable], block.header.timeMs, this.#options.verifySignature);

@@ -29,7 +29,8 @@ export const receiptRejectionCode = (reason: ReceiptRejection): LedgerRejectionC
 export function settleReceipt(state: LedgerState, tx: SettleReceiptTx, blockTimeMs: number, verifySignature: SignatureCheck = ed25519Verify): Outcome {
   const receipt = tx.receipt.receipt;
   const key = receiptKey(receipt);
-  const contentHash = sha256(receiptSigningBytes(receipt));
+  const signingBytes = receiptSigningBytes(receipt);
+  const contentHash = sha256(signingBytes);
   const settled = state.receipts.get(key);
   // The same content again (store-and-forward duplicates are the common case): nothing to verify.
   if (settled !== undefined && bytesEqual(settled.contentHash, contentHash)) return NO_OP;
@@ -41,6 +42,7 @@ export function settleReceipt(state: LedgerState, tx: SettleReceiptTx, blockTime
     validityMsMax: state.params.receiptValidityMsMax,
     keyOf: (nodeId, keyEpoch) => receiptSignerKey(state, nodeId, keyEpoch),
     verifySignature,
+    signingBytes,
   });
   if (!verdict.ok) return rejected(receiptRejectionCode(verdict.reason), verdict.detail);
   if (settled !== undefined) return rejected('ORBITFED_RECEIPT_SEQUENCE_REUSED', `${key} was settled with other content`);

@@ -218,6 +218,8 @@ export interface ReceiptCheckContext {
   readonly keyOf: (nodeId: string, keyEpoch: number) => ReceiptSignerKey;
   /** The signature check: ed25519Verify, or anything with its answers (SignatureVerdicts remembers them). */
   readonly verifySignature?: (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
+  /** `receiptSigningBytes` of the receipt when the caller already built them (settlement hashes them too). */
+  readonly signingBytes?: Uint8Array;
 }
 
 export type ReceiptRejection =
@@ -251,7 +253,7 @@ export function verifyReceipt(signed: SignedReceipt, context: ReceiptCheckContex
   if (key.retiredAtMs !== undefined && r.createdAtMs >= key.retiredAtMs) {
     return reject('key-retired', `key epoch ${r.keyEpoch} of ${r.nodeId} was rotated out at ${key.retiredAtMs}, before the receipt's creation at ${r.createdAtMs}`);
   }
-  if (!(context.verifySignature ?? ed25519Verify)(key.publicKey, receiptSigningBytes(r), signed.signature)) {
+  if (!(context.verifySignature ?? ed25519Verify)(key.publicKey, context.signingBytes ?? receiptSigningBytes(r), signed.signature)) {
     return reject('bad-signature', `the signature does not verify under key epoch ${r.keyEpoch} of ${r.nodeId}`);
   }
   return { ok: true };

@@ -96,6 +96,23 @@ export class DigestedTable<V> {
     addInto(this.#digest, this.#hash(entryBytes), 1);
   }
 
+  /**
+   * Adds an entry read from a snapshot whose digest the snapshot stores (`restoreDigest`): nothing
+   * is hashed. Entries must come in increasing key order (the snapshot's), and the table must not
+   * have been written since it was made.
+   */
+  loadUnhashed(key: string, value: V): void {
+    if (this.#entries.has(key) || this.#entries.size >= this.entriesMax || this.#before.size > 0) assert.fail(`table ${this.name}: cannot load ${key}`);
+    this.#entries.set(key, value);
+  }
+
+  /** Sets the digest to one a snapshot stored with the entries loaded by `loadUnhashed`. */
+  restoreDigest(digest: Uint8Array): void {
+    assert.ok(digest.length === 4 * WORDS && this.#before.size === 0, `table ${this.name}: a digest is ${4 * WORDS} bytes, set between blocks`);
+    const view = new DataView(digest.buffer, digest.byteOffset, digest.byteLength);
+    for (let i = 0; i < WORDS; i++) this.#digest[i] = view.getUint32(4 * i);
+  }
+
   #remember(key: string): void {
     if (!this.#before.has(key)) this.#before.set(key, this.#entries.get(key));
   }

@@ -211,7 +211,6 @@ export class ValidatorNode {
     const last = store.height > 0 ? store.block(store.height) : undefined;
     const guard = new SignGuard(this.#deps.signStateStore, this.#deps.key, this.#config.chainId);
     const limits = this.#config.limits ?? TENDERMINT_LIMITS_DEFAULT;
-    const genesisAppHash = this.#genesisAppHash();
     this.#core = new TendermintCore(
       {
         chainId: this.#config.chainId, validators: this.#config.validators, ownAddress: this.#config.ownAddress, genesisTimeMs: this.#config.genesisTimeMs,
@@ -221,7 +220,8 @@ export class ValidatorNode {
       {
         height,
         previousBlockId: last?.blockId ?? null,
-        previousAppHash: last?.appHash ?? genesisAppHash,
+        // The genesis ledger is built again only on a first start (a restart has its last block).
+        previousAppHash: last?.appHash ?? this.#genesisAppHash(),
         previousTimeMs: last?.block.header.timeMs ?? this.#config.genesisTimeMs,
         lastCommit: last?.commit ?? null,
         priorities: prioritiesAtHeight(this.#config.validators, height),
@@ -256,7 +256,7 @@ export class ValidatorNode {
   snapshotNow(): void {
     if (this.#app === null || this.#deps.chainStore.height === 0) return;
     const height = this.#deps.chainStore.height;
-    if (this.#deps.chainStore.snapshots()[0]?.height === height) return;
+    if (this.#deps.chainStore.snapshotHeads()[0]?.height === height) return;
     this.#snapshot(height);
   }
 
@@ -313,8 +313,10 @@ export class ValidatorNode {
   // ——— restore ———
 
   #restoreLedger(): { ledger: Ledger; fromHeight: number } {
-    for (const snapshot of this.#deps.chainStore.snapshots()) {
-      if (snapshot.height > this.#deps.chainStore.height) continue;
+    for (const head of this.#deps.chainStore.snapshotHeads()) {
+      if (head.height > this.#deps.chainStore.height) continue;
+      const snapshot = this.#deps.chainStore.snapshot(head.height);
+      if (snapshot === undefined) continue;
       try {
         const ledger = Ledger.restore(snapshot.bytes);
         if (hexOf(ledger.stateHash()) !== snapshot.appHash) throw new OrbitfedError('ORBITFED_STORE_CORRUPT', 'snapshot state hash differs from its app hash');
@@ -438,12 +440,12 @@ export class ValidatorNode {
     const app = this.#app!;
     const clock = this.#deps.clock;
     const decidedMs = clock.now();
-    const response = app.finalizeBlock({ block, blockId, misbehavior: this.#misbehavior(block) });
+    const hashes = block.txs.map(txHashOf);
+    const response = app.finalizeBlock({ block, blockId, misbehavior: this.#misbehavior(block), txHashes: hashes });
     const executedMs = clock.now();
     this.#deps.chainStore.append({ height, blockId, block, commit, appHash: response.appHash });
     const storedMs = clock.now();
     app.commit();
-    const hashes = block.txs.map(txHashOf);
     this.#indexResults(height, hashes, response.txResults);
     this.#mempool.committed(hashes);
     const every = this.#config.snapshotEveryBlocks ?? 1000;

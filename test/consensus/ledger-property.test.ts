@@ -197,7 +197,7 @@ function runSequence(seed: number): void {
     if (b % 8 === 7) {
       const restored = Ledger.restore(w.ledger.snapshot());
       expect(toHex(restored.stateHash()), `seed ${seed}: restored hash at block ${w.ledger.height}`).toBe(toHex(block.stateHash));
-      // Restoring hashes the entries' bytes as read; re-encoding the records must give the same digests.
+      // Restoring trusts the digests stored with the snapshot; recomputing them from the records read must agree.
       expect(toHex(restored.recomputeStateHash()), `seed ${seed}: restored records re-encode differently`).toBe(toHex(block.stateHash));
       if (restoredTwin === undefined) restoredTwin = { ledger: restored, fromBlock: b + 1 };
     }

@@ -1,6 +1,8 @@
 // The ledger as a specification: double entry, idempotent ids, two-phase escrow, no overdraft,
 // the fee and its rounding, receipts settled exactly once, the key registry, slashing, reputation,
 // the state hash and snapshots.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { UnixMs } from '../../common/index.ts';
 import { OrbitfedError } from '../../common/index.ts';
@@ -425,6 +427,10 @@ describe('state hash and snapshots', () => {
     expect(restored.accounts()).toEqual(w.ledger.accounts());
     expect(restored.escrows()).toEqual(w.ledger.escrows());
     expect(toHex(restored.snapshot())).toBe(toHex(w.ledger.snapshot()));
+    // Restored hashes and keys are their own 32 bytes, not views keeping the whole snapshot alive
+    // (a public key posted to the signature worker would clone the buffer it views).
+    expect(restored.escrow('esc-1')!.contentHash.buffer.byteLength).toBe(32);
+    expect(restored.node('sat-1')!.keys[0]!.publicKey.buffer.byteLength).toBe(32);
     const twin = new LedgerWorld({}, restored);
     w.seeds.set('sat-1', seedOf('sat-1 k1'));
     const next: LedgerTransaction[] = [
@@ -437,26 +443,82 @@ describe('state hash and snapshots', () => {
     expect(toHex(twin.ledger.stateHash())).toBe(toHex(w.ledger.stateHash()));
   });
 
-  it('refuses a corrupted snapshot', () => {
+  const codeOfRestore = (bytes: Uint8Array): string | undefined => {
+    try {
+      Ledger.restore(bytes);
+    } catch (error) {
+      return error instanceof OrbitfedError ? error.code : String(error);
+    }
+    return undefined;
+  };
+  /** The snapshot with its checksum (SHA-256 of every byte before the last 34: a 2-byte head and 32 bytes) written again. */
+  const rechecksummed = (bytes: Uint8Array): Uint8Array => {
+    const copy = Uint8Array.from(bytes);
+    copy.set(createHash('sha256').update(copy.subarray(0, copy.length - 34)).digest(), copy.length - 32);
+    return copy;
+  };
+  /** Where `text` is written the `nth` time (0 first) in the snapshot (its u8 length is the byte before). */
+  const offsetOf = (bytes: Uint8Array, text: string, nth = 0): number => {
+    let at = -1;
+    for (let i = 0; i <= nth; i++) at = Buffer.from(bytes).indexOf(Buffer.from(text), at + 1);
+    expect(at).toBeGreaterThan(0);
+    return at;
+  };
+
+  it('refuses a truncated snapshot, bytes after it, and any damaged byte, each with a snapshot code', () => {
     const snapshot = busy().ledger.snapshot();
-    const codeOfRestore = (bytes: Uint8Array): string | undefined => {
-      try {
-        Ledger.restore(bytes);
-      } catch (error) {
-        return error instanceof OrbitfedError ? error.code : String(error);
-      }
-      return undefined;
-    };
     expect(codeOfRestore(snapshot.subarray(0, snapshot.length - 10))).toBe('ORBITFED_LEDGER_SNAPSHOT_TRUNCATED');
     expect(codeOfRestore(Uint8Array.from([...snapshot, 0]))).toBe('ORBITFED_LEDGER_SNAPSHOT_TRAILING_BYTES');
+    const codes = new Set<string | undefined>();
+    for (let i = 0; i < snapshot.length; i++) {
+      const damaged = Uint8Array.from(snapshot);
+      damaged[i]! ^= 0x10;
+      codes.add(codeOfRestore(damaged));
+    }
+    expect([...codes].every((code) => code?.startsWith('ORBITFED_LEDGER_SNAPSHOT_'))).toBe(true);
+    // The tables and both hashes are covered by the checksum.
+    const balance = Uint8Array.from(snapshot);
+    balance[offsetOf(snapshot, 'acme', 1) + 4 + 7]! ^= 1;
+    expect(codeOfRestore(balance)).toBe('ORBITFED_LEDGER_SNAPSHOT_CHECKSUM');
+  });
+
+  it('refuses a snapshot whose stored state hash is not the one its table heads give, even with a valid checksum', () => {
+    const snapshot = busy().ledger.snapshot();
     const wrongHash = Uint8Array.from(snapshot);
-    wrongHash[wrongHash.length - 1]! ^= 1;
-    expect(codeOfRestore(wrongHash)).toBe('ORBITFED_LEDGER_SNAPSHOT_HASH');
-    // acme's balance (the field after its owner id, a 4-byte integer) changed by one unit.
-    const owner = Buffer.from(snapshot).indexOf(Buffer.from('acme'), Buffer.from(snapshot).indexOf(Buffer.from('acme')) + 4);
-    const tampered = Uint8Array.from(snapshot);
-    expect(tampered[owner + 4]).toBe(0x1a);
-    tampered[owner + 8]! ^= 1;
+    wrongHash[wrongHash.length - 34 - 1]! ^= 1;
+    expect(codeOfRestore(rechecksummed(wrongHash))).toBe('ORBITFED_LEDGER_SNAPSHOT_HASH');
+  });
+
+  it('reads the tables strictly even when the checksum holds: balances that do not add up, bad text, unknown kinds, key order', () => {
+    const snapshot = busy().ledger.snapshot();
+    const tampered = (at: number, value: number): Uint8Array => {
+      const copy = Uint8Array.from(snapshot);
+      copy[at] = value;
+      return rechecksummed(copy);
+    };
+    // acme: key "acme", kind (u8), currency "EUR", owner "acme", balance (u64).
+    const key = offsetOf(snapshot, 'acme');
+    const owner = offsetOf(snapshot, 'acme', 1);
+    expect(codeOfRestore(tampered(owner + 4 + 7, snapshot[owner + 4 + 7]! ^ 1))).toBe('ORBITFED_LEDGER_SNAPSHOT_INVARIANT');
+    expect(codeOfRestore(tampered(key, 0xff))).toBe('ORBITFED_LEDGER_SNAPSHOT_MALFORMED');
+    expect(codeOfRestore(tampered(key, 'z'.charCodeAt(0)))).toBe('ORBITFED_LEDGER_SNAPSHOT_INVALID');
+    expect(codeOfRestore(tampered(key + 4, 99))).toBe('ORBITFED_LEDGER_SNAPSHOT_INVALID');
+    expect(codeOfRestore(tampered(key - 1, 200))).toBe('ORBITFED_LEDGER_SNAPSHOT_INVALID');
+  });
+
+  it('still restores a version 1 snapshot (CBOR entries, digests recomputed), to the state hash it was written with', () => {
+    const fixture = JSON.parse(readFileSync(new URL('./ledger-snapshot-v1.fixture.json', import.meta.url), 'utf8')) as { stateHash: string; height: number; settledReceipts: number; snapshotHex: string };
+    const bytes = new Uint8Array(Buffer.from(fixture.snapshotHex, 'hex'));
+    expect(bytes[0]).toBe(0x87);
+    const restored = Ledger.restore(bytes);
+    expect([restored.height, restored.settledReceiptCount]).toEqual([fixture.height, fixture.settledReceipts]);
+    expect(toHex(restored.stateHash())).toBe(fixture.stateHash);
+    expect(toHex(restored.recomputeStateHash())).toBe(fixture.stateHash);
+    // Written again, it is a version 2 snapshot of the same state.
+    const again = Ledger.restore(restored.snapshot());
+    expect(toHex(again.recomputeStateHash())).toBe(fixture.stateHash);
+    const tampered = Uint8Array.from(bytes);
+    tampered[tampered.length - 1]! ^= 1;
     expect(codeOfRestore(tampered)).toBe('ORBITFED_LEDGER_SNAPSHOT_HASH');
   });
 
