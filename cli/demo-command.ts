@@ -37,9 +37,7 @@ and the 24-hour contact plan lasts 24 minutes.
                      the embedded one; the ground agents publish their pass and telemetry events there
   --docker           the agents run workloads in Docker containers (no network) instead of as
                      processes, and the sample jobs are Docker jobs; needs a Docker engine
-                     (/var/run/docker.sock, or DOCKER_HOST=unix://…) with the image. The agents'
-                     Docker timeouts run on plan time (the engine must answer within 5 plan s:
-                     83 ms at 60×), so on a busy machine use a lower --time-scale (20 to 30)
+                     (/var/run/docker.sock, or DOCKER_HOST=unix://…) with the image
   --docker-image NAME  the sample jobs' image (any image with sh and echo; default ${DEMO_DOCKER_IMAGE_DEFAULT});
                      it must already be in the engine: the demo pulls nothing
   --no-agents        validators, scheduler and broker only (no agents, no link emulator)

@@ -179,14 +179,7 @@ export class Federation {
       await this.#startBroker();
       await this.#startGroup(['scheduler'], signal);
       await this.#startGroup(['link-emulator'], signal);
-      if (this.spec.runtime === 'docker') {
-        // One at a time: each agent's Docker runtime pings the engine at start with a timeout on
-        // plan time (5 plan s: 83 ms of wall time at 60×), which a crowd of agents loading at once
-        // on a small machine overruns.
-        for (const p of this.processes.filter((x) => x.spec.role === 'ground-agent' || x.spec.role === 'orbital-agent')) await this.#startOne(p, signal);
-      } else {
-        await this.#startGroup(['ground-agent', 'orbital-agent'], signal);
-      }
+      await this.#startGroup(['ground-agent', 'orbital-agent'], signal);
       this.#state = 'running';
       this.#log.info({ processes: this.#processes.size }, 'federation running');
     } catch (error) {
@@ -242,12 +235,6 @@ export class Federation {
     const timeoutMs = (this.#options.startTimeoutMs ?? PROCESS_START_TIMEOUT_MS_DEFAULT) as DurationMs;
     await Promise.all(group.map((p) => p.waitHealthy(timeoutMs, signal)));
     for (const p of group) this.#log.info({ process: p.name, pid: p.pid }, 'process serving');
-  }
-
-  async #startOne(p: FederationProcess, signal?: AbortSignal): Promise<void> {
-    p.start();
-    await p.waitHealthy((this.#options.startTimeoutMs ?? PROCESS_START_TIMEOUT_MS_DEFAULT) as DurationMs, signal);
-    this.#log.info({ process: p.name, pid: p.pid }, 'process serving');
   }
 
   async #startBroker(): Promise<void> {

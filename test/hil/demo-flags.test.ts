@@ -112,8 +112,8 @@ describe.skipIf(dockerMissing !== undefined)('orbitfed demo --docker (against th
     const dir = join(scratch, 'docker');
     const result = await runCli([
       'demo', '--dir', dir, '--port', '0', '--mqtt-port', '0', '--validators', '1', '--docker', '--docker-image', TEST_IMAGE,
-      // 20×: the agents' Docker timeouts are plan time (orbital/, ground/), so the engine gets 5 plan s = 250 ms to answer.
-      '--jobs', '2', '--time-scale', '20', '--duration-sec', '210', '--log-level', 'warn',
+      // 60×, the demo's default: the runtimes' engine timeouts are wall time whatever the plan clock (runtime/io-clock.ts).
+      '--jobs', '2', '--time-scale', '60', '--duration-sec', '180', '--log-level', 'warn',
     ]);
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
     // The printed request is a Docker job too.
@@ -121,12 +121,13 @@ describe.skipIf(dockerMissing !== undefined)('orbitfed demo --docker (against th
     expect(result.stdout, result.stdout).toMatch(/: succeeded, result downlinked at /);
     const agent = JSON.parse(readFileSync(join(dir, 'agents', 'iss', 'orbital-agent.json'), 'utf8')) as { runtime: unknown };
     expect(agent.runtime).toEqual({ kind: 'docker' });
-    // The engine's own record: containers of the orbital agents (owner orbitfed) started during the run.
+    // The engine's own record: workload containers (each agent its own owner, orbitfed-<node>) started during the run.
     const untilSec = Math.floor(Date.now() / 1000) + 1;
     const events = await run('docker', ['events', '--since', String(sinceSec), '--until', String(untilSec), '--filter', 'type=container', '--filter', 'event=start',
-      '--filter', 'label=orbitfed.owner=orbitfed', '--format', '{{.Actor.Attributes.name}}'], { timeout: 30_000 });
+      '--filter', 'label=orbitfed.owner', '--format', '{{index .Actor.Attributes "orbitfed.owner"}} {{.Actor.Attributes.name}}'], { timeout: 30_000 });
     const started = events.stdout.split('\n').filter((l) => l !== '');
     console.log(`docker started ${started.length} workload containers: ${started.join(', ')}`);
     expect(started.length).toBeGreaterThan(0);
+    for (const line of started) expect(line, 'an agent of the demo, named for its owner').toMatch(/^(orbitfed-[a-z0-9_.-]+) \1-/);
   }, 780_000);
 });
