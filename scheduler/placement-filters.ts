@@ -123,6 +123,11 @@ export function filterVerdicts(job: JobSpec, reputationFloorPpm: number): Filter
  */
 export interface FilterColumns {
   readonly orbital: Uint8Array;
+  /**
+   * Per node: the index after the last of the consecutive nodes of its kind (orbital or ground)
+   * starting there, so a job's orbital policy turns a whole run away at once.
+   */
+  readonly kindRunEnd: Int32Array;
   readonly architectureCode: Int32Array;
   readonly architectureCodes: ReadonlyMap<string, number>;
   /** Per node: one bit per runtime it offers (`runtimeBits`). */
@@ -166,8 +171,11 @@ export function filterColumnsOf(nodes: readonly NodeSpec[]): FilterColumns {
   });
   // NodeSpecSchema allows two runtimes; a 31-bit mask is far from its end.
   if (runtimeBits.size > 30) throw new OrbitfedError('ORBITFED_PLACEMENT_CATALOG', `${runtimeBits.size} distinct runtimes; the filters tell at most 30 apart`, { field: 'nodes' });
+  const orbital = Uint8Array.from(nodes, (n) => (n.kind === 'orbital' ? 1 : 0));
+  const kindRunEnd = new Int32Array(nodes.length);
+  for (let i = nodes.length - 1; i >= 0; i--) kindRunEnd[i] = i + 1 < nodes.length && orbital[i + 1] === orbital[i] ? kindRunEnd[i + 1]! : i + 1;
   return {
-    orbital: Uint8Array.from(nodes, (n) => (n.kind === 'orbital' ? 1 : 0)),
+    orbital, kindRunEnd,
     architectureCode: architecture.codes, architectureCodes: architecture.byName,
     runtimeMask, runtimeBits,
     cpu: Float64Array.from(nodes, (n) => n.resources.cpu),

@@ -251,6 +251,8 @@ function buildSegments(nodeCount: number, m: number, nodeOf: Int32Array, startSe
 
 /** First position in [lo, hi) whose key is ≥ `atSec` (hi when none). */
 export function lowerBound(keySec: Float64Array, lo: number, hi: number, atSec: number): number {
+  // Often the first already (long contacts, such as always-on links): no search.
+  if (lo < hi && keySec[lo]! >= atSec) return lo;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (keySec[mid]! < atSec) lo = mid + 1;

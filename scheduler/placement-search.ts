@@ -93,11 +93,45 @@ export function hopArrivalSec(g: PlacementGraph, t: Transfer, c: number, readySe
   return txEndSec + g.owltSec[c]!;
 }
 
+/**
+ * `hopArrivalSec` for a hop already found usable as if nothing were booked (first byte at
+ * `txStartFreeSec`, arrival `freeArrivalSec`), from the contact's attributes as the caller read
+ * them from a position-ordered copy: the same operations on the same values, without reading the
+ * contact-indexed arrays again (a cache miss each in a 2-million-contact plan).
+ */
+function bookedArrivalSec(
+  t: Transfer, c: number, rate: number, startSec: number, endSec: number, owltSec: number, txStartFreeSec: number, freeArrivalSec: number,
+): number {
+  if (t.bookings === undefined && t.extraBookedBytes === undefined) return freeArrivalSec;
+  const booked = bookedOn(t, c);
+  if (Math.max(0, rate * (endSec - startSec) - booked) < t.sizeBytes) return Number.NaN;
+  if (!(booked > 0)) return freeArrivalSec;
+  const txStartSec = txStartFreeSec + booked / rate;
+  const txEndSec = t.sizeBytes > 0 ? txStartSec + t.sizeBytes / rate : txStartSec;
+  if (!(txStartSec < endSec && txEndSec <= endSec)) return Number.NaN;
+  return txEndSec + owltSec;
+}
+
 /** First-byte transmission start of a hop (for route records), under the same semantics. */
 export function hopTxStartSec(g: PlacementGraph, t: Transfer, c: number, readySec: number): number {
   const booked = bookedOn(t, c);
   const txStartSec = Math.max(readySec, g.startSec[c]!);
   return booked > 0 ? txStartSec + booked / g.rateBytesPerSec[c]! : txStartSec;
+}
+
+/**
+ * Per `ContactRules.accept` array (placement builds one per set of rules, keeps it across jobs and
+ * never changes it): how many ground nodes receiving from satellites accept data from orbit.
+ */
+const groundFromOrbitCounts = new WeakMap<Uint8Array, { readonly graph: PlacementGraph; readonly count: number }>();
+
+function groundFromOrbitCount(g: PlacementGraph, rules: ContactRules): number {
+  const known = groundFromOrbitCounts.get(rules.accept);
+  if (known !== undefined && known.graph === g) return known.count;
+  let count = 0;
+  for (let n = 0; n < g.nodeCount; n++) if (g.groundFromSatellite[n] === 1 && (rules.accept[n]! & ACCEPT_FROM_ORBIT) !== 0) count += 1;
+  groundFromOrbitCounts.set(rules.accept, { graph: g, count });
+  return count;
 }
 
 /** Arrays a ForwardScan may reuse, one entry per plan node. */
@@ -166,7 +200,7 @@ export class ForwardScan {
     this.#improvedFlag = (scratch?.improvedFlag ?? new Uint8Array(g.nodeCount)).fill(0);
     this.arrivalSec[source] = startSec;
     this.#reachedStartMaxSec = g.outgoingStartMaxSec[source]!;
-    for (let n = 0; n < g.nodeCount; n++) if (g.groundFromSatellite[n] === 1 && (rules.accept[n]! & ACCEPT_FROM_ORBIT) !== 0) this.#groundFromOrbitOpen += 1;
+    this.#groundFromOrbitOpen = groundFromOrbitCount(g, rules);
     this.#source = source;
     this.#startSec = startSec;
     this.#drains.push(source, startSec);
@@ -280,10 +314,15 @@ export class ForwardScan {
     const v = g.to[c]!;
     const size = this.#t.sizeBytes;
     // As if nothing were booked first (booking only delays): most contacts stop here, without asking the bookings.
-    const txStartSec = Math.max(readySec, g.startSec[c]!);
-    const txEndSec = size > 0 ? txStartSec + size / g.rateBytesPerSec[c]! : txStartSec;
-    if (!(txStartSec < g.endSec[c]! && txEndSec <= g.endSec[c]!) || txEndSec + g.owltSec[c]! >= this.arrivalSec[v]!) return;
-    const arrival = hopArrivalSec(g, this.#t, c, readySec);
+    const rate = g.rateBytesPerSec[c]!;
+    if (!(rate > 0)) return;
+    const startSec = g.startSec[c]!;
+    const endSec = g.endSec[c]!;
+    const owltSec = g.owltSec[c]!;
+    const txStartSec = Math.max(readySec, startSec);
+    const txEndSec = size > 0 ? txStartSec + size / rate : txStartSec;
+    if (!(txStartSec < endSec && txEndSec <= endSec) || txEndSec + owltSec >= this.arrivalSec[v]!) return;
+    const arrival = bookedArrivalSec(this.#t, c, rate, startSec, endSec, owltSec, txStartSec, txEndSec + owltSec);
     if (!(arrival < this.arrivalSec[v]!)) return;
     this.#improve(v, c, arrival);
   }
@@ -298,11 +337,13 @@ export class ForwardScan {
     if (!(rate > 0)) return;
     const size = this.#t.sizeBytes;
     const endSec = g.outgoingEndSec[p]!;
-    const txStartSec = Math.max(readySec, g.outgoing.keySec[p]!);
+    const startSec = g.outgoing.keySec[p]!;
+    const owltSec = g.outgoingOwltSec[p]!;
+    const txStartSec = Math.max(readySec, startSec);
     const txEndSec = size > 0 ? txStartSec + size / rate : txStartSec;
-    if (!(txStartSec < endSec && txEndSec <= endSec) || txEndSec + g.outgoingOwltSec[p]! >= this.arrivalSec[v]!) return;
+    if (!(txStartSec < endSec && txEndSec <= endSec) || txEndSec + owltSec >= this.arrivalSec[v]!) return;
     const c = g.outgoing.contacts[p]!;
-    const arrival = hopArrivalSec(g, this.#t, c, readySec);
+    const arrival = bookedArrivalSec(this.#t, c, rate, startSec, endSec, owltSec, txStartSec, txEndSec + owltSec);
     if (!(arrival < this.arrivalSec[v]!)) return;
     this.#improve(v, c, arrival);
   }
@@ -619,13 +660,26 @@ export function earliestArrivalAt(
   let bestSec = boundSec;
   let best = -1;
   const out = g.outgoing;
-  const { outgoingTo, outgoingEndSec, outgoingRateBytesPerSec } = g;
+  const { outgoingTo, outgoingEndSec, outgoingRateBytesPerSec, outgoingOwltSec } = g;
+  const size = t.sizeBytes;
   /** The contact at position `p` of the outgoing index, from a node whose kind needs `fromBit`. */
   const relax = (p: number, fromBit: number, readySec: number): void => {
     const v = outgoingTo[p]!;
-    if (settledStamp[v] === search || !(outgoingRateBytesPerSec[p]! > 0) || (rules.accept[v]! & fromBit) === 0) return;
+    const rate = outgoingRateBytesPerSec[p]!;
+    if (settledStamp[v] === search || !(rate > 0) || (rules.accept[v]! & fromBit) === 0) return;
+    // As if nothing were booked first (booking only delays, and cannot make an unusable contact
+    // usable): most contacts stop here, without reading the bookings or the input's own bytes.
+    const labelSec = labelStamp[v] === search ? arrivalSec[v]! : Infinity;
+    const endSec = outgoingEndSec[p]!;
+    const startSec = out.keySec[p]!;
+    const owltSec = outgoingOwltSec[p]!;
+    const txStartSec = Math.max(readySec, startSec);
+    const txEndSec = size > 0 ? txStartSec + size / rate : txStartSec;
+    if (!(txStartSec < endSec && txEndSec <= endSec)) return;
+    const freeArrivalSec = txEndSec + owltSec;
+    if (!(freeArrivalSec <= bestSec) || !(freeArrivalSec < labelSec)) return;
     const c = out.contacts[p]!;
-    const arrival = hopArrivalSec(g, t, c, readySec);
+    const arrival = bookedArrivalSec(t, c, rate, startSec, endSec, owltSec, txStartSec, freeArrivalSec);
     if (!(arrival <= bestSec) || !(arrival < (labelStamp[v] === search ? arrivalSec[v]! : Infinity))) return;
     arrivalSec[v] = arrival;
     parentContact[v] = c;

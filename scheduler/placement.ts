@@ -306,7 +306,22 @@ export function placeJob(input: PlacementInput): PlacementDecision {
     runNodes = 0;
     runExamples = [];
   };
+  // The orbital policy is the first filter: the nodes of the kind it excludes fail alike, a run at a time.
+  const { orbital: orbitalColumn, kindRunEnd } = catalog.filterColumns;
+  const excludedKind = jobFilter.orbital === 'required' ? 0 : jobFilter.orbital === 'forbidden' ? 1 : -1;
+  const excludedVerdict = excludedKind === 0 ? verdicts.orbitalRequired : verdicts.orbitalForbidden;
   for (let index = 0; index < nodes.length; index++) {
+    if (orbitalColumn[index] === excludedKind) {
+      if (excludedVerdict !== run) {
+        endRun();
+        run = excludedVerdict;
+      }
+      const runEnd = kindRunEnd[index]!;
+      runNodes += runEnd - index;
+      for (let i = index; i < runEnd && runExamples.length < EXAMPLES_MAX; i++) runExamples.push(ids[i]!);
+      index = runEnd - 1;
+      continue;
+    }
     const node = nodes[index]!;
     const verdict = filterNode(filterContext, verdicts, jobFilter, node, index, priceOut);
     if (verdict !== undefined) {
@@ -478,7 +493,15 @@ function decide(
   const staticTotal = weights.cost + weights.reputation + weights.spread;
   const bucketOf = (c: Candidate): number => (staticTotal > 0 ? Math.min(STATIC_BUCKETS - 1, Math.floor((staticOf(c) / staticTotal) * STATIC_BUCKETS)) : 0);
   const unsettledInBucket = new Int32Array(STATIC_BUCKETS);
-  for (const c of survivors) unsettledInBucket[bucketOf(c)]! += 1;
+  const bucketByK = new Int32Array(survivors.length);
+  const staticByK = new Float64Array(survivors.length);
+  for (let k = 0; k < survivors.length; k++) {
+    const c = survivors[k]!;
+    const bucket = bucketOf(c);
+    staticByK[k] = staticOf(c);
+    bucketByK[k] = bucket;
+    unsettledInBucket[bucket]! += 1;
+  }
   let topBucket = STATIC_BUCKETS - 1;
   const staticMaxUnsettled = (): number => {
     while (topBucket >= 0 && unsettledInBucket[topBucket] === 0) topBucket -= 1;
@@ -488,9 +511,9 @@ function decide(
   const boundAfter = (atSec: number): number => weights.completion * completionOf(epochMs + atSec * MS_PER_SEC + job.executionMs) + staticMaxUnsettled();
 
   // 0 unreached, 1 settled (in the heap), 2 done (evaluated or rejected), 3 reached but not settled.
-  const state: number[] = new Array<number>(survivors.length).fill(0);
+  const state = new Uint8Array(survivors.length);
   const leave = (k: number, next: number): void => {
-    if (state[k] === 0 || state[k] === 3) unsettledInBucket[bucketOf(survivors[k]!)]! -= 1;
+    if (state[k] === 0 || state[k] === 3) unsettledInBucket[bucketByK[k]!]! -= 1;
     state[k] = next;
   };
   const survivorOf = catalog.scratch.survivorOf.fill(-1);
@@ -513,7 +536,7 @@ function decide(
     }
     state[k] = 1;
     // First bound: the result arrives when the job finishes. Refined when it comes to the top (evaluateTop).
-    const key = weights.completion * completionOf(finishMs) + staticOf(c);
+    const key = weights.completion * completionOf(finishMs) + staticByK[k]!;
     // Below a score already evaluated exactly it would never come to the top: counted as outscored, not kept.
     if (bestExact !== undefined && key < bestExact.score) return;
     const refined = c.graphNode < 0 || ctx.isTarget[c.graphNode] === 1;
@@ -676,7 +699,7 @@ function everyContact(nodeCount: number, orbital: Uint8Array): ContactRules {
 }
 
 /** One backward search: the latest time each remaining candidate's result may leave and still arrive by the deadline. */
-function bulkLatestDepartures(ctx: Context, survivors: readonly Candidate[], state: readonly number[], deadlineSec: number, nowSec: number): Float64Array {
+function bulkLatestDepartures(ctx: Context, survivors: readonly Candidate[], state: Uint8Array, deadlineSec: number, nowSec: number): Float64Array {
   const g = ctx.catalog.graph;
   const open = survivors.filter((c, k) => c.graphNode >= 0 && state[k] !== 2);
   const earliestFinishSec = new Float64Array(g.nodeCount);

@@ -179,6 +179,22 @@ describe('placement filters', () => {
     expect(decision.placed?.nodeId).toBe('good');
   });
 
+  it('counts runs of nodes of the kind the orbital policy excludes in full, with the first examples across runs', () => {
+    const sats = (from: number, count: number): NodeSpec[] => Array.from({ length: count }, (_, i) => orbitalNode(`sat-${from + i}`, 40 + from + i, 'DE', 'DE'));
+    const oslo = [groundNode('oslo-a', 60, 'NO'), groundNode('oslo-b', 61, 'NO')];
+    const candidates = [...sats(0, 3), good, ...oslo, ...sats(3, 7)];
+    const forbidden = decide({ ...baseJob, orbital: 'forbidden', sovereignty: { atRest: ['DE'] } }, candidates);
+    expect(forbidden.rejected.map((r) => [r.reason, r.nodes, r.examples])).toEqual([
+      ['affinity', 1, ['home']],
+      ['orbital', 10, ['sat-0', 'sat-1', 'sat-2', 'sat-3', 'sat-4']],
+      ['sovereignty-at-rest', 2, ['oslo-a', 'oslo-b']],
+    ]);
+    expect(forbidden.placed?.nodeId).toBe('good');
+    const required = decide({ ...baseJob, orbital: 'required' }, candidates);
+    expect(required.rejected.find((r) => r.reason === 'orbital')).toMatchObject({ nodes: 4, examples: ['home', 'good', 'oslo-a', 'oslo-b'] });
+    expect(required.placed?.nodeId).toMatch(/^sat-/);
+  });
+
   it('tells architectures, runtimes and currencies that no registered node has from those of other nodes', () => {
     expect(rejection(decide({ ...baseJob, architecture: 'riscv64' }, [good]), 'good')?.reason).toBe('architecture');
     expect(rejection(decide({ ...baseJob, runtime: 'docker', image: 'x' }, [groundNode('only-process', 2, 'DE', { runtimes: ['process'] })]), 'only-process')?.reason).toBe('runtime');
