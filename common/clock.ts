@@ -73,6 +73,17 @@ export class RealClock implements Clock {
 
 const WALL_TIMERS = new RealClock();
 
+/**
+ * The clock for bounds on I/O (a connect timeout, a kill grace, a peer's answer) when work runs on
+ * `clock`: wall time (a RealClock) for a ScaledClock, whose readings and timers run faster than the
+ * wall (the demo's plan time at 60×, where a 5 s bound would be 83 ms of real time); otherwise the
+ * clock itself — a RealClock already is wall time, and a VirtualClock (simulations, tests) drives
+ * every timer on purpose.
+ */
+export function ioClockFor(clock: Clock): Clock {
+  return clock instanceof ScaledClock ? WALL_TIMERS : clock;
+}
+
 /** Where a scaled clock's time starts and how fast it runs (plain data: it crosses process boundaries). */
 export interface TimeBase {
   /** Wall-clock instant (Unix ms) at which the scaled clock reads `originMs`. */

@@ -11,10 +11,9 @@
 // stream (sampled about once a second).
 import { stat } from 'node:fs/promises';
 import Docker from 'dockerode';
-import { OrbitfedError, durationMs, silentLogger, type Clock, type DurationMs, type Logger, type TimerHandle } from '../common/index.ts';
+import { ioClockFor, OrbitfedError, durationMs, silentLogger, type Clock, type DurationMs, type Logger, type TimerHandle } from '../common/index.ts';
 import { CgroupHost, type WorkloadCgroup } from './cgroup.ts';
 import { DOCKER_OWNER_PATTERN } from './docker-owner.ts';
-import { ioClockFor } from './io-clock.ts';
 import { DockerStreamDemultiplexer } from './docker-multiplex.ts';
 import { OutputCapture } from './output-capture.ts';
 import { classifyWorkloadEnd, type StopCause } from './workload-outcome.ts';
@@ -34,7 +33,7 @@ export interface DockerRuntimeOptions {
   readonly logger?: Logger;
   /**
    * Wall time for I/O bounds: the engine's connect timeout, the grace between SIGTERM and
-   * SIGKILL, waits for streams, cgroup removal (io-clock.ts). `clock` times the workload (its timeout, start and end).
+   * SIGKILL, waits for streams, cgroup removal (common's ioClockFor). `clock` times the workload (its timeout, start and end).
    * Default: `ioClockFor(clock)` — a RealClock when `clock` is a ScaledClock, else `clock`.
    */
   readonly ioClock?: Clock;

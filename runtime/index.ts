@@ -24,7 +24,6 @@ export type { ProcessRuntimeOptions } from './process-runtime.ts';
 export { ProcessRuntime } from './process-runtime.ts';
 export type { DockerRuntime, DockerRuntimeOptions } from './docker-runtime.ts';
 export { DOCKER_OWNER_PATTERN, dockerOwnerOf } from './docker-owner.ts';
-export { ioClockFor } from './io-clock.ts';
 
 /** The Docker runtime, loading dockerode on first use. Call `start()` on it before `run`. */
 export async function createDockerRuntime(options: DockerRuntimeOptions): Promise<DockerRuntime> {

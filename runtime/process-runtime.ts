@@ -8,10 +8,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
-import { OrbitfedError, durationMs, silentLogger, type Clock, type DurationMs, type Logger, type TimerHandle } from '../common/index.ts';
+import { ioClockFor, OrbitfedError, durationMs, silentLogger, type Clock, type DurationMs, type Logger, type TimerHandle } from '../common/index.ts';
 import { CgroupHost, type WorkloadCgroup } from './cgroup.ts';
 import { resolveCommand } from './command-path.ts';
-import { ioClockFor } from './io-clock.ts';
 import { OutputCapture } from './output-capture.ts';
 import { ProcSampler } from './proc-sampler.ts';
 import { WorkloadSlots, type WorkloadSlot } from './workload-slots.ts';
@@ -31,7 +30,7 @@ export interface ProcessRuntimeOptions {
   readonly logger?: Logger;
   /**
    * Wall time for I/O bounds: the grace between SIGTERM and SIGKILL, waits for pipes, /proc
-   * sampling, cgroup removal (io-clock.ts). `clock` times the workload (its timeout, start and end).
+   * sampling, cgroup removal (common's ioClockFor). `clock` times the workload (its timeout, start and end).
    * Default: `ioClockFor(clock)` — a RealClock when `clock` is a ScaledClock, else `clock`.
    */
   readonly ioClock?: Clock;

@@ -9,7 +9,7 @@
 // shown unhealthy with the reason, never waited for. That bound is a network duration, so it is wall
 // time even when the scheduler runs on a faster clock (the demo's plan time, a ScaledClock at 60×
 // or more): measured in the faster clock's milliseconds, 3 s would leave a validator 50 ms.
-import { OrbitfedError, ScaledClock, type Clock, type DurationMs } from '../common/index.ts';
+import { ioClockFor, OrbitfedError, type Clock, type DurationMs } from '../common/index.ts';
 import { ValidatorClient, type Escrow, type Ledger } from '../consensus/index.ts';
 import { feeAccountId, InProcessEscrowLedger, tenantAccountId, type EscrowLedger } from './escrow-ledger.ts';
 
@@ -145,12 +145,13 @@ export interface LedgerSummary {
 export class DashboardLedger {
   readonly #reader: LedgerReader;
   readonly #validators: readonly ValidatorClient[];
-  readonly #clock: Clock;
+  /** Times the validators' answers: wall time even on a faster plan clock (see the file header). */
+  readonly #ioClock: Clock;
   readonly #timeoutMs: number;
 
   /** `timeoutMs`: wall-clock milliseconds a validator gets to answer (see the file header). */
   constructor(escrow: EscrowLedger, validatorRpcUrls: readonly string[], clock: Clock, timeoutMs: number) {
-    this.#clock = clock;
+    this.#ioClock = ioClockFor(clock);
     this.#timeoutMs = timeoutMs;
     this.#validators = validatorRpcUrls.map((url) => new ValidatorClient(url));
     const bounded = <T>(work: Promise<T>, what: string): Promise<T> => this.#bounded(work, what);
@@ -218,10 +219,10 @@ export class DashboardLedger {
     }
   }
 
-  /** `work`, or ORBITFED_VALIDATOR_TIMEOUT once `validatorTimeoutMs` of wall time passed (on the Clock). */
+  /** `work`, or ORBITFED_VALIDATOR_TIMEOUT once `validatorTimeoutMs` of wall time passed. */
   async #bounded<T>(work: Promise<T>, what: string): Promise<T> {
     const cancel = new AbortController();
-    const timeout = this.#clock.sleep(clockMsOfWallMs(this.#clock, this.#timeoutMs) as DurationMs, cancel.signal).then(() => {
+    const timeout = this.#ioClock.sleep(this.#timeoutMs as DurationMs, cancel.signal).then(() => {
       throw new OrbitfedError('ORBITFED_VALIDATOR_TIMEOUT', `the validator did not answer ${what} within ${this.#timeoutMs} ms`);
     }, () => undefined as never);
     try {
@@ -230,11 +231,6 @@ export class DashboardLedger {
       cancel.abort();
     }
   }
-}
-
-/** `wallMs` in the Clock's milliseconds: N× as many on a ScaledClock whose timers run N× faster. */
-export function clockMsOfWallMs(clock: Clock, wallMs: number): number {
-  return clock instanceof ScaledClock && clock.timers === 'scaled' ? wallMs * clock.timeBase.timeScale : wallMs;
 }
 
 function totalsOf(escrows: readonly EscrowDetail[]): LedgerSummary['totals'] {

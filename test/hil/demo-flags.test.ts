@@ -112,7 +112,7 @@ describe.skipIf(dockerMissing !== undefined)('orbitfed demo --docker (against th
     const dir = join(scratch, 'docker');
     const result = await runCli([
       'demo', '--dir', dir, '--port', '0', '--mqtt-port', '0', '--validators', '1', '--docker', '--docker-image', TEST_IMAGE,
-      // 60×, the demo's default: the runtimes' engine timeouts are wall time whatever the plan clock (runtime/io-clock.ts).
+      // 60×, the demo's default: the runtimes' engine timeouts are wall time whatever the plan clock (common's ioClockFor).
       '--jobs', '2', '--time-scale', '60', '--duration-sec', '180', '--log-level', 'warn',
     ]);
     expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { durationMs, OrbitfedError, RealClock, ScaledClock, unixMs, VirtualClock } from '../../common/index.ts';
-import { createDockerRuntime, ioClockFor, ProcessRuntime, type WorkloadSpec } from '../../runtime/index.ts';
+import { durationMs, ioClockFor, OrbitfedError, RealClock, ScaledClock, unixMs, VirtualClock } from '../../common/index.ts';
+import { createDockerRuntime, ProcessRuntime, type WorkloadSpec } from '../../runtime/index.ts';
 import { LIMITS, workloadId } from './runtime-contract.ts';
 
 const SCALE = 600;
