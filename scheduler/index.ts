@@ -60,20 +60,8 @@ export async function createSchedulerService(options: SchedulerServiceOptions): 
   return Service.create(options);
 }
 
-// The scheduler ↔ node protocol in bundle payloads (job-assignment.ts; service numbers in README.md).
-export type {
-  AssignedRuntime, AssignedWorkload, AssignmentCheckContext, AssignmentInput, AssignmentRejection, AssignmentVerdict, ContactPlanUpdate, FinishedDetail,
-  InputPartRef, JobAssignment, JobInputPart, JobOutcome, JobResultPayload, JobRunUsage, NodeReport, NodeReportKind, ResultDestination,
-  SignedContactPlanUpdate, SignedJobAssignment, SignedJobResult, SignedNodeReport, TelemetryPayload,
-} from './job-assignment.ts';
-export {
-  contactPlanUpdateSigningBytes, decodeContactPlanUpdate, decodeJobAssignment, decodeJobInputPart, decodeJobResult, decodeNodeReport,
-  decodeTelemetryPayload, encodeContactPlanUpdate, encodeJobAssignment, encodeJobInputPart, encodeJobResult, encodeNodeReport, encodeTelemetryPayload,
-  inputPartMatches, JOB_OUTCOMES, JOB_PROTOCOL_LIMITS, JOB_PROTOCOL_VERSION, JOB_RESULT_OVERHEAD_BYTES_MAX, jobAssignmentSigningBytes,
-  jobResultSigningBytes, nodeReportSigningBytes, reportReasonText, SERVICE_NUMBERS, signContactPlanUpdate, signJobAssignment, signJobResult,
-  signNodeReport, validateContactPlanUpdate, validateJobAssignment, validateJobResult, validateNodeReport, verifyContactPlanUpdate,
-  verifyJobAssignment, verifyJobResult, verifyNodeReport,
-} from './job-assignment.ts';
+// The scheduler ↔ node protocol in bundle payloads: node-protocol.ts, the agents' entry, is the one list.
+export * from './node-protocol.ts';
 
 // The dispatcher: assignments out, reports and results in, on the scheduler's DTN node (dispatcher.ts).
 export type { DispatcherDeps, DispatcherOptions, DispatcherStats, OverlayPeer } from './dispatcher.ts';

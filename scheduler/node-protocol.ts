@@ -2,7 +2,7 @@
 // protocol in bundle payloads alone (job-assignment.ts; service numbers in README.md). The agents
 // import it instead of index.ts, which loads placement, the job store, country borders (d3-geo,
 // topojson) and the configuration schema, none of which a node runs (orbital/README.md, "Memory and
-// start-up"). index.ts exports the same names.
+// start-up"). index.ts re-exports all of it.
 export type {
   AssignedRuntime, AssignedWorkload, AssignmentCheckContext, AssignmentInput, AssignmentRejection, AssignmentVerdict, ContactPlanUpdate, FinishedDetail,
   InputPartRef, JobAssignment, JobInputPart, JobOutcome, JobResultPayload, JobRunUsage, NodeReport, NodeReportKind, ResultDestination,
