@@ -259,46 +259,65 @@ export function priceMinorNumberAt(columns: FilterColumns, jf: JobFilter, job: J
 }
 
 /**
- * The first filter node `index` fails, or undefined when it passes them all; `priceOut[0]` gets its
- * price (priceMinorNumberAt) when it passes.
+ * The filters for the nodes `from … to − 1` of the catalog, in index order: `verdictOut[i]` gets the
+ * first filter node i fails (undefined when it passes them all) and `priceOut[i]` its price
+ * (priceMinorNumberAt) when it passes. One loop over the columns with everything the job compares
+ * read once: the filters run for every node of every job, so per node they are a few array reads.
  */
-export function filterNode(ctx: FilterContext, verdicts: FilterVerdicts, jf: JobFilter, node: NodeSpec, index: number, priceOut: Float64Array): FilterVerdict | undefined {
-  const { job, rules } = ctx;
-  const columns = ctx.catalog.filterColumns;
-  const orbital = columns.orbital[index] === 1;
-  if (jf.orbital === 'required' && !orbital) return verdicts.orbitalRequired;
-  if (jf.orbital === 'forbidden' && orbital) return verdicts.orbitalForbidden;
-  if (jf.affinityNodes !== undefined && !jf.affinityNodes.has(ctx.catalog.ids[index]!)) return verdicts.affinityNode;
-  if (jf.affinityOperators !== undefined && !jf.affinityOperators.has(node.operator)) return verdicts.affinityOperator;
-  if (jf.antiAffinityNodes !== undefined && jf.antiAffinityNodes.has(ctx.catalog.ids[index]!)) return verdicts.antiAffinityNode;
-  if (jf.antiAffinityOperators !== undefined && jf.antiAffinityOperators.has(node.operator)) return verdicts.antiAffinityOperator;
-  if (jf.architectureCode !== -2 && columns.architectureCode[index] !== jf.architectureCode) return verdicts.architecture;
-  if ((columns.runtimeMask[index]! & jf.runtimeBit) === 0) return verdicts.runtime;
-  const load = ctx.load === undefined ? undefined : ctx.load.get(ctx.catalog.ids[index]!);
-  if (columns.cpu[index]! - (load?.cpuInUse ?? 0) < jf.cpu) return verdicts.cpu;
-  if (columns.memoryBytes[index]! - (load?.memoryBytesInUse ?? 0) < jf.memoryBytes) return verdicts.memory;
-  if (columns.diskBytes[index]! < jf.diskBytes) return verdicts.disk;
-  if (columns.gpu[index]! < jf.gpu) return verdicts.gpu;
-  if (jf.allOf !== undefined || jf.anyOf !== undefined) {
-    const bits = ctx.catalog.auditorBits;
-    const auditors = ctx.catalog.auditors[index]!;
-    const mask = ctx.catalog.auditorMask[index]!;
-    // With bits: all of allOf present passes at once; otherwise the first missing one, in the job's order, is named.
-    if (jf.allOf !== undefined && !(bits !== undefined && jf.allOfKnown && (mask & jf.allOfMask) === jf.allOfMask)) {
-      for (const a of jf.allOf) if (!auditors.has(a)) return verdicts.allOf.get(a)!;
+export function filterRange(
+  ctx: FilterContext, verdicts: FilterVerdicts, jf: JobFilter, from: number, to: number, verdictOut: (FilterVerdict | undefined)[], priceOut: Float64Array,
+): void {
+  const { job, rules, catalog, load, reputationPpm, restOk } = ctx;
+  const { nodes, ids, auditorBits: bits, auditors, auditorMask } = catalog;
+  const columns = catalog.filterColumns;
+  const { orbital: orbitalColumn, architectureCode, runtimeMask, cpu, memoryBytes, diskBytes, gpu, specReputationPpm, currencyCode } = columns;
+  const required = jf.orbital === 'required';
+  const forbidden = jf.orbital === 'forbidden';
+  const { affinityNodes, affinityOperators, antiAffinityNodes, antiAffinityOperators, allOf, anyOf, allOfMask, anyOfMask, runtimeBit, floorPpm } = jf;
+  const anyArchitecture = jf.architectureCode === -2;
+  const attested = allOf !== undefined || anyOf !== undefined;
+  const allOfByMask = bits !== undefined && jf.allOfKnown;
+  const maxPrice = job.maxPriceMinor.amount;
+  const footprint = rules.footprint !== undefined;
+  // With auditor bits, all of allOf present passes at once; otherwise the first missing one, in the job's order, is named.
+  const attestationVerdict = (index: number): FilterVerdict | undefined => {
+    const mask = auditorMask[index]!;
+    if (allOf !== undefined && !(allOfByMask && (mask & allOfMask) === allOfMask)) {
+      for (const a of allOf) if (!auditors[index]!.has(a)) return verdicts.allOf.get(a)!;
     }
-    if (jf.anyOf !== undefined) {
-      let any = bits !== undefined && (mask & jf.anyOfMask) !== 0;
-      if (bits === undefined) for (const a of jf.anyOf) any ||= auditors.has(a);
+    if (anyOf !== undefined) {
+      let any = bits !== undefined && (mask & anyOfMask) !== 0;
+      if (bits === undefined) for (const a of anyOf) any ||= auditors[index]!.has(a);
       if (!any) return verdicts.anyOf;
     }
+    return undefined;
+  };
+  for (let index = from; index < to; index++) {
+    const orbital = orbitalColumn[index] === 1;
+    const nodeLoad = load === undefined ? undefined : load.get(ids[index]!);
+    let verdict: FilterVerdict | undefined;
+    if (required && !orbital) verdict = verdicts.orbitalRequired;
+    else if (forbidden && orbital) verdict = verdicts.orbitalForbidden;
+    else if (affinityNodes !== undefined && !affinityNodes.has(ids[index]!)) verdict = verdicts.affinityNode;
+    else if (affinityOperators !== undefined && !affinityOperators.has(nodes[index]!.operator)) verdict = verdicts.affinityOperator;
+    else if (antiAffinityNodes !== undefined && antiAffinityNodes.has(ids[index]!)) verdict = verdicts.antiAffinityNode;
+    else if (antiAffinityOperators !== undefined && antiAffinityOperators.has(nodes[index]!.operator)) verdict = verdicts.antiAffinityOperator;
+    else if (!anyArchitecture && architectureCode[index] !== jf.architectureCode) verdict = verdicts.architecture;
+    else if ((runtimeMask[index]! & runtimeBit) === 0) verdict = verdicts.runtime;
+    else if (cpu[index]! - (nodeLoad?.cpuInUse ?? 0) < jf.cpu) verdict = verdicts.cpu;
+    else if (memoryBytes[index]! - (nodeLoad?.memoryBytesInUse ?? 0) < jf.memoryBytes) verdict = verdicts.memory;
+    else if (diskBytes[index]! < jf.diskBytes) verdict = verdicts.disk;
+    else if (gpu[index]! < jf.gpu) verdict = verdicts.gpu;
+    else if (attested && attestationVerdict(index) !== undefined) verdict = attestationVerdict(index);
+    else if ((reputationPpm?.get(ids[index]!) ?? specReputationPpm[index]!) < floorPpm) verdict = verdicts.reputation;
+    else if (currencyCode[index] !== jf.currencyCode) verdict = verdicts.currency;
+    else if (restOk[index] === 0) verdict = orbital ? verdicts.atRestOrbital : verdicts.atRestGround;
+    else if (footprint && !orbital && !groundInFootprint(rules, nodes[index]!)) verdict = verdicts.footprint;
+    else {
+      const price = priceMinorNumberAt(columns, jf, job, nodes[index]!, index);
+      if (price > maxPrice) verdict = verdicts.price;
+      else priceOut[index] = price;
+    }
+    verdictOut[index] = verdict;
   }
-  if (reputationOf(ctx, index) < jf.floorPpm) return verdicts.reputation;
-  if (columns.currencyCode[index] !== jf.currencyCode) return verdicts.currency;
-  if (ctx.restOk[index] === 0) return orbital ? verdicts.atRestOrbital : verdicts.atRestGround;
-  if (!orbital && !groundInFootprint(rules, node)) return verdicts.footprint;
-  const price = priceMinorNumberAt(columns, jf, job, node, index);
-  if (price > job.maxPriceMinor.amount) return verdicts.price;
-  priceOut[0] = price;
-  return undefined;
 }

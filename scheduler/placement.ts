@@ -37,7 +37,7 @@ import type { JobSpec } from './job-spec.ts';
 import type { NodeSpec } from './node-spec.ts';
 import { NodeCatalog } from './placement-catalog.ts';
 import { contactSubsetOf, type ContactSubset } from './placement-contact-subset.ts';
-import { filterNode, filterVerdicts, jobFilterOf, priceMinorOf, reputationOf, type FilterContext, type FilterVerdict, type NodeLoad, type RejectionReason } from './placement-filters.ts';
+import { filterRange, filterVerdicts, jobFilterOf, priceMinorOf, reputationOf, type FilterContext, type FilterVerdict, type NodeLoad, type RejectionReason } from './placement-filters.ts';
 import {
   ACCEPT_FROM_GROUND, ACCEPT_FROM_ORBIT, earliestArrivalAt, firstHopArrivalBoundSec, ForwardScan, hopArrivalSec, hopTxStartSec, latestDepartures, TimedHeap, type ContactRules, type Transfer,
 } from './placement-search.ts';
@@ -218,6 +218,18 @@ type PooledCandidate = { -readonly [K in keyof Candidate]: Candidate[K] };
  */
 const candidatePools = new WeakMap<NodeCatalog, PooledCandidate[]>();
 
+/** Per catalog: the filters' verdict and price per node, overwritten by each placement (placement is synchronous: one at a time). */
+const filterScratches = new WeakMap<NodeCatalog, { readonly verdictOf: (FilterVerdict | undefined)[]; readonly priceOf: Float64Array }>();
+
+function filterScratchOf(catalog: NodeCatalog): { readonly verdictOf: (FilterVerdict | undefined)[]; readonly priceOf: Float64Array } {
+  let scratch = filterScratches.get(catalog);
+  if (scratch === undefined) {
+    scratch = { verdictOf: Array.from({ length: catalog.nodes.length }, () => undefined), priceOf: new Float64Array(catalog.nodes.length) };
+    filterScratches.set(catalog, scratch);
+  }
+  return scratch;
+}
+
 function candidatePoolOf(catalog: NodeCatalog): PooledCandidate[] {
   let pool = candidatePools.get(catalog);
   if (pool === undefined) {
@@ -291,7 +303,6 @@ export function placeJob(input: PlacementInput): PlacementDecision {
   };
   const verdicts = filterVerdicts(job, policy.reputationFloorPpm);
   const jobFilter = jobFilterOf(job, catalog, policy.reputationFloorPpm);
-  const priceOut = new Float64Array(1);
   const survivors: Candidate[] = [];
   const maxPrice = job.maxPriceMinor.amount;
   const { nodes, ids } = catalog;
@@ -310,6 +321,8 @@ export function placeJob(input: PlacementInput): PlacementDecision {
   const { orbital: orbitalColumn, kindRunEnd } = catalog.filterColumns;
   const excludedKind = jobFilter.orbital === 'required' ? 0 : jobFilter.orbital === 'forbidden' ? 1 : -1;
   const excludedVerdict = excludedKind === 0 ? verdicts.orbitalRequired : verdicts.orbitalForbidden;
+  const { verdictOf, priceOf } = filterScratchOf(catalog);
+  let filteredUntil = 0;
   for (let index = 0; index < nodes.length; index++) {
     if (orbitalColumn[index] === excludedKind) {
       if (excludedVerdict !== run) {
@@ -322,8 +335,11 @@ export function placeJob(input: PlacementInput): PlacementDecision {
       index = runEnd - 1;
       continue;
     }
-    const node = nodes[index]!;
-    const verdict = filterNode(filterContext, verdicts, jobFilter, node, index, priceOut);
+    if (index >= filteredUntil) {
+      filteredUntil = kindRunEnd[index]!;
+      filterRange(filterContext, verdicts, jobFilter, index, filteredUntil, verdictOf, priceOf);
+    }
+    const verdict = verdictOf[index];
     if (verdict !== undefined) {
       if (verdict !== run) {
         endRun();
@@ -333,10 +349,11 @@ export function placeJob(input: PlacementInput): PlacementDecision {
       if (runExamples.length < EXAMPLES_MAX) runExamples.push(ids[index]!);
       continue;
     }
+    const node = nodes[index]!;
     const spreadKey = job.spreadKey === undefined ? undefined : spreadKeyOf(node, job.spreadKey);
     const candidate = pool[index]!;
     candidate.queueMs = input.load === undefined ? 0 : input.load.get(ids[index]!)?.queuedExecutionMs ?? 0;
-    candidate.cost = maxPrice === 0 ? 1 : Math.max(0, 1 - priceOut[0]! / maxPrice);
+    candidate.cost = maxPrice === 0 ? 1 : Math.max(0, 1 - priceOf[index]! / maxPrice);
     candidate.reputation = reputationOf(filterContext, index) / 1_000_000;
     candidate.spread = spreadKey === undefined ? 1 : 1 / (1 + (input.spreadCounts?.get(spreadKey) ?? 0));
     survivors.push(candidate);
