@@ -201,44 +201,42 @@ interface Candidate {
   readonly id: string;
   readonly node: NodeSpec;
   readonly graphNode: number;
-  readonly queueMs: number;
-  /** The static score parts (scoreOf's staticParts), kept in the candidate itself: one object per node that passed. */
-  readonly cost: number;
-  readonly reputation: number;
-  readonly spread: number;
 }
-
-type PooledCandidate = { -readonly [K in keyof Candidate]: Candidate[K] };
 
 /**
- * One candidate object per catalog node, rewritten by each decision for the nodes that pass its
- * filters: thousands pass a job without sovereignty rules, and an object each per decision kept
- * the young-generation collector busy. Placement is synchronous, one decision at a time (as the
- * catalog's scratch arrays), and a decision keeps no candidate after it returns.
+ * What a decision computes per catalog node, by catalog index, overwritten by each decision for
+ * the nodes it looks at (placement is synchronous, one decision at a time, as the catalog's scratch
+ * arrays; a decision keeps none of it after it returns): the filters' verdict and price, and for
+ * the nodes that pass, their queue and static score parts (scoreOf's staticParts). Numbers live in
+ * typed arrays rather than in the candidates: thousands of nodes pass a job without sovereignty
+ * rules, and a number field of an object is a boxed number elsewhere in the heap, a cache miss
+ * each time it is written or read.
  */
-const candidatePools = new WeakMap<NodeCatalog, PooledCandidate[]>();
-
-/** Per catalog: the filters' verdict and price per node, overwritten by each placement (placement is synchronous: one at a time). */
-const filterScratches = new WeakMap<NodeCatalog, { readonly verdictOf: (FilterVerdict | undefined)[]; readonly priceOf: Float64Array }>();
-
-function filterScratchOf(catalog: NodeCatalog): { readonly verdictOf: (FilterVerdict | undefined)[]; readonly priceOf: Float64Array } {
-  let scratch = filterScratches.get(catalog);
-  if (scratch === undefined) {
-    scratch = { verdictOf: Array.from({ length: catalog.nodes.length }, () => undefined), priceOf: new Float64Array(catalog.nodes.length) };
-    filterScratches.set(catalog, scratch);
-  }
-  return scratch;
+interface PlacementScratch {
+  /** One candidate object per catalog node, never changed (an object each per decision kept the young-generation collector busy). */
+  readonly candidates: readonly Candidate[];
+  readonly verdictOf: (FilterVerdict | undefined)[];
+  readonly priceOf: Float64Array;
+  readonly queueMs: Float64Array;
+  readonly cost: Float64Array;
+  readonly reputation: Float64Array;
+  readonly spread: Float64Array;
 }
 
-function candidatePoolOf(catalog: NodeCatalog): PooledCandidate[] {
-  let pool = candidatePools.get(catalog);
-  if (pool === undefined) {
-    pool = catalog.nodes.map((node, index) => ({
-      index, id: catalog.ids[index]!, node, graphNode: catalog.graphNodeOf[index]!, queueMs: 0, cost: 0, reputation: 0, spread: 0,
-    }));
-    candidatePools.set(catalog, pool);
+const placementScratches = new WeakMap<NodeCatalog, PlacementScratch>();
+
+function placementScratchOf(catalog: NodeCatalog): PlacementScratch {
+  let scratch = placementScratches.get(catalog);
+  if (scratch === undefined) {
+    const n = catalog.nodes.length;
+    scratch = {
+      candidates: catalog.nodes.map((node, index) => ({ index, id: catalog.ids[index]!, node, graphNode: catalog.graphNodeOf[index]! })),
+      verdictOf: Array.from({ length: n }, () => undefined),
+      priceOf: new Float64Array(n), queueMs: new Float64Array(n), cost: new Float64Array(n), reputation: new Float64Array(n), spread: new Float64Array(n),
+    };
+    placementScratches.set(catalog, scratch);
   }
-  return pool;
+  return scratch;
 }
 
 interface Evaluated {
@@ -270,6 +268,7 @@ interface Context {
   readonly policy: PlacementPolicy;
   readonly locationIndex: number;
   readonly locationNode: number;
+  readonly scratch: PlacementScratch;
 }
 
 /** Decides where `input.job` runs (pure). Throws OrbitfedError for inputs that do not fit together (unknown nodes, bookings of another plan). */
@@ -306,7 +305,8 @@ export function placeJob(input: PlacementInput): PlacementDecision {
   const survivors: Candidate[] = [];
   const maxPrice = job.maxPriceMinor.amount;
   const { nodes, ids } = catalog;
-  const pool = candidatePoolOf(catalog);
+  const scratch = placementScratchOf(catalog);
+  const { candidates, verdictOf, priceOf } = scratch;
   // Rejected nodes come in runs with the same verdict (one shared object): counted per run.
   let run: FilterVerdict | undefined;
   let runNodes = 0;
@@ -321,7 +321,6 @@ export function placeJob(input: PlacementInput): PlacementDecision {
   const { orbital: orbitalColumn, kindRunEnd } = catalog.filterColumns;
   const excludedKind = jobFilter.orbital === 'required' ? 0 : jobFilter.orbital === 'forbidden' ? 1 : -1;
   const excludedVerdict = excludedKind === 0 ? verdicts.orbitalRequired : verdicts.orbitalForbidden;
-  const { verdictOf, priceOf } = filterScratchOf(catalog);
   let filteredUntil = 0;
   for (let index = 0; index < nodes.length; index++) {
     if (orbitalColumn[index] === excludedKind) {
@@ -351,12 +350,11 @@ export function placeJob(input: PlacementInput): PlacementDecision {
     }
     const node = nodes[index]!;
     const spreadKey = job.spreadKey === undefined ? undefined : spreadKeyOf(node, job.spreadKey);
-    const candidate = pool[index]!;
-    candidate.queueMs = input.load === undefined ? 0 : input.load.get(ids[index]!)?.queuedExecutionMs ?? 0;
-    candidate.cost = maxPrice === 0 ? 1 : Math.max(0, 1 - priceOf[index]! / maxPrice);
-    candidate.reputation = reputationOf(filterContext, index) / 1_000_000;
-    candidate.spread = spreadKey === undefined ? 1 : 1 / (1 + (input.spreadCounts?.get(spreadKey) ?? 0));
-    survivors.push(candidate);
+    scratch.queueMs[index] = input.load === undefined ? 0 : input.load.get(ids[index]!)?.queuedExecutionMs ?? 0;
+    scratch.cost[index] = maxPrice === 0 ? 1 : Math.max(0, 1 - priceOf[index]! / maxPrice);
+    scratch.reputation[index] = reputationOf(filterContext, index) / 1_000_000;
+    scratch.spread[index] = spreadKey === undefined ? 1 : 1 / (1 + (input.spreadCounts?.get(spreadKey) ?? 0));
+    survivors.push(candidates[index]!);
   }
   endRun();
   explanation.push(`${catalog.nodes.length} registered nodes; ${survivors.length} passed the filters (orbital policy, affinity, architecture, runtime, resources, attestations, reputation, currency, sovereignty at rest, processing footprint of ground nodes, price).`);
@@ -373,7 +371,7 @@ export function placeJob(input: PlacementInput): PlacementDecision {
   // 2–3. Best first over the contact plan.
   const ctx: Context = {
     catalog, job, rules, contactRules, subset, targets, isTarget, bookings, nowMs, epochMs: plan.epochMs!, policy, locationIndex,
-    locationNode: catalog.graphNodeOf[locationIndex]!,
+    locationNode: catalog.graphNodeOf[locationIndex]!, scratch,
   };
   const outcome = decide(ctx, survivors, job.deadlineMs, policy.weights, (c, reason, detail) => rejections.add(reason, c.id, detail), undefined);
   if (outcome.winner !== undefined) {
@@ -388,7 +386,7 @@ export function placeJob(input: PlacementInput): PlacementDecision {
   let latestMs = Math.max(ctx.epochMs + g.endMaxSec * MS_PER_SEC, nowMs);
   let queueMaxMs = 0;
   for (const c of survivors) {
-    queueMaxMs = Math.max(queueMaxMs, c.queueMs);
+    queueMaxMs = Math.max(queueMaxMs, scratch.queueMs[c.index]!);
     latestMs = Math.max(latestMs, catalog.blackoutsEndMaxMs[c.index]!);
   }
   const openEndMs = latestMs + queueMaxMs + job.executionMs + MS_PER_SEC;
@@ -503,19 +501,20 @@ function decide(
     for (const c of survivors) onReject(c, 'deadline', `the deadline ${iso(deadlineMs)} is not after now (${iso(nowMs)})`);
     return { winner: undefined, evaluated: 0, outscored: 0, unreached: 0, contactsScanned: 0, nodesDrained: 0, stoppedAtLimit: false, scan: earlierScan };
   }
-  const staticOf = (c: Candidate): number => weights.cost * c.cost + weights.reputation * c.reputation + weights.spread * c.spread;
+  const { cost, reputation, spread, queueMs } = ctx.scratch;
+  const staticOf = (c: Candidate): number => weights.cost * cost[c.index]! + weights.reputation * reputation[c.index]! + weights.spread * spread[c.index]!;
   const completionOf = (resultArrivalMs: number): number => Math.min(1, Math.max(0, (deadlineMs - resultArrivalMs) / horizonMs));
   // The best static score among the nodes not settled yet, kept in buckets (an upper edge of the
   // highest non-empty one), so the bound for the nodes still to come falls as the good ones settle.
   const staticTotal = weights.cost + weights.reputation + weights.spread;
-  const bucketOf = (c: Candidate): number => (staticTotal > 0 ? Math.min(STATIC_BUCKETS - 1, Math.floor((staticOf(c) / staticTotal) * STATIC_BUCKETS)) : 0);
+  const bucketOf = (staticScore: number): number => (staticTotal > 0 ? Math.min(STATIC_BUCKETS - 1, Math.floor((staticScore / staticTotal) * STATIC_BUCKETS)) : 0);
   const unsettledInBucket = new Int32Array(STATIC_BUCKETS);
   const bucketByK = new Int32Array(survivors.length);
   const staticByK = new Float64Array(survivors.length);
   for (let k = 0; k < survivors.length; k++) {
-    const c = survivors[k]!;
-    const bucket = bucketOf(c);
-    staticByK[k] = staticOf(c);
+    const staticScore = staticOf(survivors[k]!);
+    const bucket = bucketOf(staticScore);
+    staticByK[k] = staticScore;
     bucketByK[k] = bucket;
     unsettledInBucket[bucket]! += 1;
   }
@@ -542,7 +541,7 @@ function decide(
   let bestExact: Evaluated | undefined;
   const settle = (k: number, arrivalSec: number): void => {
     const c = survivors[k]!;
-    const readyMs = Math.max(epochMs + arrivalSec * MS_PER_SEC, nowMs + c.queueMs);
+    const readyMs = Math.max(epochMs + arrivalSec * MS_PER_SEC, nowMs + queueMs[c.index]!);
     const startMs = readyMs >= catalog.blackoutsEndMaxMs[c.index]! ? readyMs : afterBlackouts(c.node, readyMs, job.executionMs);
     const finishMs = startMs + job.executionMs;
     leave(k, 2);
@@ -644,7 +643,7 @@ function decide(
     survivors.forEach((c, k) => {
       if ((state[k] !== 0 && state[k] !== 3) || c.graphNode < 0) return;
       const latestSec = ld[c.graphNode]! - job.executionMs / MS_PER_SEC;
-      if (latestSec < nowSec + c.queueMs / MS_PER_SEC) {
+      if (latestSec < nowSec + queueMs[c.index]! / MS_PER_SEC) {
         leave(k, 2);
         onReject(c, 'deadline', timeDetail);
       } else latestInput.push({ k, latestSec });
@@ -720,7 +719,7 @@ function bulkLatestDepartures(ctx: Context, survivors: readonly Candidate[], sta
   const g = ctx.catalog.graph;
   const open = survivors.filter((c, k) => c.graphNode >= 0 && state[k] !== 2);
   const earliestFinishSec = new Float64Array(g.nodeCount);
-  for (const c of open) earliestFinishSec[c.graphNode] = nowSec + (c.queueMs + ctx.job.executionMs) / MS_PER_SEC;
+  for (const c of open) earliestFinishSec[c.graphNode] = nowSec + (ctx.scratch.queueMs[c.index]! + ctx.job.executionMs) / MS_PER_SEC;
   const targets = ctx.targets.map((t) => ctx.catalog.graphNodeOf[t]!).filter((n) => n >= 0);
   return latestDepartures(g, ctx.subset, ctx.contactRules, { sizeBytes: ctx.job.result.sizeBytes, bookings: ctx.bookings }, targets, deadlineSec,
     Int32Array.from(open, (c) => c.graphNode), earliestFinishSec).departureSec;
@@ -851,7 +850,9 @@ function evaluate(
     return undefined;
   }
   const resultArrivalMs = epochMs + result.arrivalSec * MS_PER_SEC;
-  const { score, parts } = scoreOf(weights, c, resultArrivalMs, deadlineMs, deadlineMs - ctx.nowMs);
+  const { cost, reputation, spread } = ctx.scratch;
+  const staticParts = { cost: cost[c.index]!, reputation: reputation[c.index]!, spread: spread[c.index]! };
+  const { score, parts } = scoreOf(weights, staticParts, resultArrivalMs, deadlineMs, deadlineMs - ctx.nowMs);
   const resultStation = result.target >= 0 ? catalog.catalogIndexOf[result.target]! : c.index;
   return {
     candidate: c, inputArrivalSec: entry.arrivalSec, startMs, finishMs, inputContacts, resultContacts: result.contacts, resultArrivalSec: result.arrivalSec,
@@ -940,7 +941,7 @@ function placedOf(best: Evaluated, ctx: Context, explanation: string[], outcome:
     c.index === ctx.locationIndex
       ? `The input is already at ${location}.`
       : `The input (${job.input.sizeBytes} bytes) leaves ${location} at ${iso(ctx.nowMs)} and reaches ${c.node.id} at ${iso(inputArrivalMs)} over ${inputRoute.hops.length} contact(s).`,
-    `It runs from ${iso(best.startMs)} to ${iso(best.finishMs)}${best.startMs > Math.max(inputArrivalMs, ctx.nowMs + c.queueMs) ? ' (the start waits for blackouts or the processing footprint)' : ''}.`,
+    `It runs from ${iso(best.startMs)} to ${iso(best.finishMs)}${best.startMs > Math.max(inputArrivalMs, ctx.nowMs + ctx.scratch.queueMs[c.index]!) ? ' (the start waits for blackouts or the processing footprint)' : ''}.`,
     resultRoute.hops.length === 0
       ? `The result stays at ${station.id}, an allowed delivery station.`
       : `The result (${job.result.sizeBytes} bytes) reaches ${station.id} at ${iso(resultArrivalMs)} over ${resultRoute.hops.length} contact(s), ${((job.deadlineMs - resultArrivalMs) / 60_000).toFixed(1)} min before the deadline.`,
