@@ -310,12 +310,13 @@ export function placeJob(input: PlacementInput): PlacementDecision {
   // Rejected nodes come in runs with the same verdict (one shared object): counted per run.
   let run: FilterVerdict | undefined;
   let runNodes = 0;
-  let runExamples: string[] = [];
+  // addRun copies the examples, so one array serves every run.
+  const runExamples: string[] = [];
   const endRun = (): void => {
     if (run !== undefined) rejections.addRun(run.reason, run.detail, runNodes, runExamples);
     run = undefined;
     runNodes = 0;
-    runExamples = [];
+    runExamples.length = 0;
   };
   // The orbital policy is the first filter: the nodes of the kind it excludes fail alike, a run at a time.
   const { orbital: orbitalColumn, kindRunEnd } = catalog.filterColumns;
