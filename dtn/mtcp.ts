@@ -26,8 +26,9 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import type { Clock } from '../common/index.ts';
 import { OrbitfedError } from '../common/index.ts';
-import type { BundleHandler, BundleVerdict, ConvergenceLayer, PeerAddress, ReceivedFrom, SendOptions } from './convergence-layer.ts';
-import { ByteQueue, connectTcp, endGracefully, formatHostPort, parseHostPort, TcpListener, type ClLog, type HostPort, type ListenAddress } from './tcp-connection.ts';
+import type { BundleHandler, BundleVerdict, ReceivedFrom } from './convergence-layer.ts';
+import { TcpClHost } from './tcp-cl-host.ts';
+import { ByteQueue, connectTcp, endGracefully, formatHostPort, type ClLog, type HostPort, type ListenAddress } from './tcp-connection.ts';
 import { disconnected, settle, type SettleableSend } from './pending-send.ts';
 
 /** A send on an MTCP connection: settled once its bytes were handed to the operating system (MTCP has no acknowledgement). */
@@ -127,19 +128,9 @@ interface Settings {
   readonly log: ClLog;
 }
 
-export class MtcpConvergenceLayer implements ConvergenceLayer {
-  readonly name = 'mtcp';
-  readonly #settings: Settings;
-  readonly #listen: ListenAddress | undefined;
-  readonly #connectionsMax: number;
-  readonly #outbound = new Map<string, MtcpConnection>();
-  readonly #inbound = new Set<MtcpConnection>();
-  #listener: TcpListener | undefined;
-  #handler: BundleHandler | undefined;
-  #running = false;
-
+export class MtcpConvergenceLayer extends TcpClHost<MtcpConnection> {
   constructor(options: MtcpConvergenceLayerOptions) {
-    this.#settings = {
+    const s: Settings = {
       clock: options.clock,
       bundleBytesMax: options.bundleBytesMax ?? 16 * MIB,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
@@ -148,66 +139,17 @@ export class MtcpConvergenceLayer implements ConvergenceLayer {
       lingerMs: options.lingerMs ?? 2_000,
       log: options.log ?? (() => {}),
     };
-    this.#connectionsMax = options.connectionsMax ?? 64;
-    const s = this.#settings;
-    for (const [name, value] of [['bundleBytesMax', s.bundleBytesMax], ['windowBytes', s.windowBytes], ['sendsQueuedMax', s.sendsQueuedMax], ['connectionsMax', this.#connectionsMax]] as const) {
+    const connectionsMax = options.connectionsMax ?? 64;
+    for (const [name, value] of [['bundleBytesMax', s.bundleBytesMax], ['windowBytes', s.windowBytes], ['sendsQueuedMax', s.sendsQueuedMax], ['connectionsMax', connectionsMax]] as const) {
       assert.ok(Number.isSafeInteger(value) && value >= 1, `${name} must be an integer >= 1, got ${value}`);
     }
     assert.ok(s.connectTimeoutMs > 0 && s.lingerMs > 0, 'connectTimeoutMs and lingerMs must be > 0');
-    this.#listen = options.listen;
-  }
-
-  /** The address accepting connections (with the real port when 0 was configured), once started. */
-  get listenAddress(): HostPort | undefined {
-    return this.#listener?.address;
-  }
-
-  async start(handler: BundleHandler): Promise<void> {
-    assert.ok(!this.#running, 'the mtcp CL is already running');
-    this.#handler = handler;
-    if (this.#listen !== undefined) {
-      const listener = new TcpListener({ listen: this.#listen, connectionsMax: this.#connectionsMax, log: this.#settings.log, logPrefix: 'mtcp', onConnection: (socket) => this.#accept(socket) });
-      await listener.start();
-      this.#listener = listener;
-    }
-    this.#running = true;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.#running) return;
-    this.#running = false;
-    const connections = [...this.#outbound.values(), ...this.#inbound];
-    this.#outbound.clear();
-    await Promise.all(connections.map((connection) => connection.close(disconnected('the mtcp CL stopped'), true)));
-    await this.#listener?.stop();
-    this.#listener = undefined;
-  }
-
-  async send(peer: PeerAddress, bundle: Uint8Array, options: SendOptions = {}): Promise<void> {
-    options.signal?.throwIfAborted();
-    if (peer.cl !== this.name) throw new OrbitfedError('ORBITFED_CL_ADDRESS', `the mtcp CL cannot reach a ${peer.cl} peer (${peer.address})`);
-    const target = parseHostPort(peer.address);
-    if (!this.#running || this.#handler === undefined) throw disconnected('the mtcp CL is not running');
-    const key = formatHostPort(target);
-    let connection = this.#outbound.get(key);
-    if (connection === undefined || connection.closed) {
-      const created = MtcpConnection.outbound(target, this.#settings, this.#handler, () => {
-        if (this.#outbound.get(key) === created) this.#outbound.delete(key);
-      });
-      connection = created;
-      this.#outbound.set(key, connection);
-    }
-    return connection.submit(bundle, options.signal);
-  }
-
-  #accept(socket: Socket): void {
-    const handler = this.#handler;
-    if (!this.#running || handler === undefined) {
-      socket.destroy();
-      return;
-    }
-    const connection = MtcpConnection.inbound(socket, this.#settings, handler, (closed) => this.#inbound.delete(closed));
-    this.#inbound.add(connection);
+    super({
+      name: 'mtcp', listen: options.listen, connectionsMax, log: s.log,
+      connect: (target, handler, onEnded) => MtcpConnection.outbound(target, s, handler, onEnded),
+      accept: (socket, handler, onEnded) => MtcpConnection.inbound(socket, s, handler, onEnded),
+      end: (connection, why) => connection.close(disconnected(why), true),
+    });
   }
 }
 
@@ -249,6 +191,11 @@ class MtcpConnection {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** MTCP has no session to wind down: a connection takes bundles until it is closed. */
+  get acceptsSends(): boolean {
+    return !this.#closed;
   }
 
   submit(bundle: Uint8Array, signal: AbortSignal | undefined): Promise<void> {

@@ -49,9 +49,10 @@ import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import type { Clock, DurationMs, TimerHandle, UnixMs } from '../common/index.ts';
 import { OrbitfedError } from '../common/index.ts';
-import type { BundleHandler, BundleVerdict, ConvergenceLayer, PeerAddress, ReceivedFrom, SendOptions } from './convergence-layer.ts';
+import type { BundleHandler, BundleVerdict, ReceivedFrom } from './convergence-layer.ts';
 import { EID_TEXT_BYTES_MAX } from './eid.ts';
-import { ByteQueue, connectTcp, endGracefully, formatHostPort, parseHostPort, TcpListener, type ClLog, type HostPort, type ListenAddress } from './tcp-connection.ts';
+import { TcpClHost } from './tcp-cl-host.ts';
+import { ByteQueue, connectTcp, endGracefully, formatHostPort, type ClLog, type HostPort, type ListenAddress } from './tcp-connection.ts';
 import {
   CONTACT_FLAG_REFUSAL,
   CONTACT_FLAG_REQUEST_ACK,
@@ -127,17 +128,7 @@ interface Settings {
   readonly log: ClLog;
 }
 
-export class TcpclV3ConvergenceLayer implements ConvergenceLayer {
-  readonly name = 'tcpclv3';
-  readonly #settings: Settings;
-  readonly #listen: ListenAddress | undefined;
-  readonly #sessionsMax: number;
-  readonly #outbound = new Map<string, V3Session>();
-  readonly #inbound = new Set<V3Session>();
-  #listener: TcpListener | undefined;
-  #handler: BundleHandler | undefined;
-  #running = false;
-
+export class TcpclV3ConvergenceLayer extends TcpClHost<V3Session> {
   constructor(options: TcpclV3ConvergenceLayerOptions) {
     const settings: Settings = {
       localEid: options.localEid,
@@ -168,62 +159,14 @@ export class TcpclV3ConvergenceLayer implements ConvergenceLayer {
     for (const [name, value] of [['contactTimeoutMs', settings.contactTimeoutMs], ['responseTimeoutMs', settings.responseTimeoutMs], ['terminationTimeoutMs', settings.terminationTimeoutMs]] as const) {
       assert.ok(value > 0, `${name} must be > 0, got ${value}`);
     }
-    this.#sessionsMax = options.sessionsMax ?? 64;
-    positiveInteger('sessionsMax', this.#sessionsMax);
-    this.#listen = options.listen;
-    this.#settings = settings;
-  }
-
-  /** The address accepting sessions (with the real port when 0 was configured), once started. */
-  get listenAddress(): HostPort | undefined {
-    return this.#listener?.address;
-  }
-
-  async start(handler: BundleHandler): Promise<void> {
-    assert.ok(!this.#running, 'the tcpclv3 CL is already running');
-    this.#handler = handler;
-    if (this.#listen !== undefined) {
-      const listener = new TcpListener({ listen: this.#listen, connectionsMax: this.#sessionsMax, log: this.#settings.log, logPrefix: 'tcpclv3', onConnection: (socket) => this.#accept(socket) });
-      await listener.start();
-      this.#listener = listener;
-    }
-    this.#running = true;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.#running) return;
-    this.#running = false;
-    const sessions = [...this.#outbound.values(), ...this.#inbound];
-    this.#outbound.clear();
-    await Promise.all(sessions.map((session) => session.terminate('the tcpclv3 CL stopped')));
-    await this.#listener?.stop();
-    this.#listener = undefined;
-  }
-
-  async send(peer: PeerAddress, bundle: Uint8Array, options: SendOptions = {}): Promise<void> {
-    options.signal?.throwIfAborted();
-    if (peer.cl !== this.name) throw new OrbitfedError('ORBITFED_CL_ADDRESS', `the tcpclv3 CL cannot reach a ${peer.cl} peer (${peer.address})`);
-    const target = parseHostPort(peer.address);
-    if (!this.#running || this.#handler === undefined) throw disconnected('the tcpclv3 CL is not running');
-    const key = formatHostPort(target);
-    let session = this.#outbound.get(key);
-    if (session === undefined || !session.acceptsSends) {
-      session = V3Session.active(target, this.#settings, this.#handler, (ended) => {
-        if (this.#outbound.get(key) === ended) this.#outbound.delete(key);
-      });
-      this.#outbound.set(key, session);
-    }
-    return session.submit(bundle, options.signal);
-  }
-
-  #accept(socket: Socket): void {
-    const handler = this.#handler;
-    if (!this.#running || handler === undefined) {
-      socket.destroy();
-      return;
-    }
-    const session = V3Session.passive(socket, this.#settings, handler, (ended) => this.#inbound.delete(ended));
-    if (!session.closed) this.#inbound.add(session);
+    const sessionsMax = options.sessionsMax ?? 64;
+    positiveInteger('sessionsMax', sessionsMax);
+    super({
+      name: 'tcpclv3', listen: options.listen, connectionsMax: sessionsMax, log: settings.log,
+      connect: (target, handler, onEnded) => V3Session.active(target, settings, handler, onEnded),
+      accept: (socket, handler, onEnded) => V3Session.passive(socket, settings, handler, onEnded),
+      end: (session, why) => session.terminate(why),
+    });
   }
 }
 

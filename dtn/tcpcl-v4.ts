@@ -59,9 +59,10 @@ import type { Socket } from 'node:net';
 import { connect as tlsConnect, createSecureContext, TLSSocket } from 'node:tls';
 import type { Clock, DurationMs, TimerHandle, UnixMs } from '../common/index.ts';
 import { OrbitfedError } from '../common/index.ts';
-import type { BundleHandler, BundleVerdict, ConvergenceLayer, PeerAddress, ReceivedFrom, SendOptions } from './convergence-layer.ts';
+import type { BundleHandler, BundleVerdict, ReceivedFrom } from './convergence-layer.ts';
 import { EID_TEXT_BYTES_MAX } from './eid.ts';
-import { ByteQueue, connectTcp, endGracefully, formatHostPort, parseHostPort, TcpListener, type ClLog, type HostPort, type ListenAddress } from './tcp-connection.ts';
+import { TcpClHost } from './tcp-cl-host.ts';
+import { ByteQueue, connectTcp, endGracefully, formatHostPort, type ClLog, type HostPort, type ListenAddress } from './tcp-connection.ts';
 import {
   encodeContactHeader,
   encodeKeepalive,
@@ -155,17 +156,7 @@ interface Settings {
   readonly log: ClLog;
 }
 
-export class TcpclV4ConvergenceLayer implements ConvergenceLayer {
-  readonly name = 'tcpclv4';
-  readonly #settings: Settings;
-  readonly #listen: ListenAddress | undefined;
-  readonly #sessionsMax: number;
-  readonly #outbound = new Map<string, V4Session>();
-  readonly #inbound = new Set<V4Session>();
-  #listener: TcpListener | undefined;
-  #handler: BundleHandler | undefined;
-  #running = false;
-
+export class TcpclV4ConvergenceLayer extends TcpClHost<V4Session> {
   constructor(options: TcpclV4ConvergenceLayerOptions) {
     const settings = {
       nodeId: options.nodeId,
@@ -196,71 +187,18 @@ export class TcpclV4ConvergenceLayer implements ConvergenceLayer {
     for (const [name, value] of [['contactTimeoutMs', settings.contactTimeoutMs], ['responseTimeoutMs', settings.responseTimeoutMs], ['terminationTimeoutMs', settings.terminationTimeoutMs]] as const) {
       assert.ok(value > 0, `${name} must be > 0, got ${value}`);
     }
-    this.#sessionsMax = options.sessionsMax ?? 64;
-    positiveInteger('sessionsMax', this.#sessionsMax);
-    this.#listen = options.listen;
-    this.#settings = {
+    const sessionsMax = options.sessionsMax ?? 64;
+    positiveInteger('sessionsMax', sessionsMax);
+    const withLimits: Settings = {
       ...settings,
       readLimits: { segmentMruBytes: settings.segmentMruBytes, nodeIdBytesMax: EID_TEXT_BYTES_MAX, extensionItemsBytesMax: EXTENSION_ITEMS_BYTES_MAX },
     };
-  }
-
-  /** The address accepting sessions (with the real port when 0 was configured), once started. */
-  get listenAddress(): HostPort | undefined {
-    return this.#listener?.address;
-  }
-
-  async start(handler: BundleHandler): Promise<void> {
-    assert.ok(!this.#running, 'the tcpclv4 CL is already running');
-    this.#handler = handler;
-    if (this.#listen !== undefined) {
-      const listener = new TcpListener({
-        listen: this.#listen,
-        connectionsMax: this.#sessionsMax,
-        log: this.#settings.log,
-        logPrefix: 'tcpclv4',
-        onConnection: (socket) => this.#accept(socket),
-      });
-      await listener.start();
-      this.#listener = listener;
-    }
-    this.#running = true;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.#running) return;
-    this.#running = false;
-    const sessions = [...this.#outbound.values(), ...this.#inbound];
-    this.#outbound.clear();
-    await Promise.all(sessions.map((session) => session.terminate(SESS_TERM_REASON.unknown, 'the tcpclv4 CL stopped')));
-    await this.#listener?.stop();
-    this.#listener = undefined;
-  }
-
-  async send(peer: PeerAddress, bundle: Uint8Array, options: SendOptions = {}): Promise<void> {
-    options.signal?.throwIfAborted();
-    if (peer.cl !== this.name) throw new OrbitfedError('ORBITFED_CL_ADDRESS', `the tcpclv4 CL cannot reach a ${peer.cl} peer (${peer.address})`);
-    const target = parseHostPort(peer.address);
-    if (!this.#running || this.#handler === undefined) throw disconnected('the tcpclv4 CL is not running');
-    const key = formatHostPort(target);
-    let session = this.#outbound.get(key);
-    if (session === undefined || !session.acceptsSends) {
-      session = V4Session.active(target, this.#settings, this.#handler, (ended) => {
-        if (this.#outbound.get(key) === ended) this.#outbound.delete(key);
-      });
-      this.#outbound.set(key, session);
-    }
-    return session.submit(bundle, options.signal);
-  }
-
-  #accept(socket: Socket): void {
-    const handler = this.#handler;
-    if (!this.#running || handler === undefined) {
-      socket.destroy();
-      return;
-    }
-    const session = V4Session.passive(socket, this.#settings, handler, (ended) => this.#inbound.delete(ended));
-    if (!session.closed) this.#inbound.add(session);
+    super({
+      name: 'tcpclv4', listen: options.listen, connectionsMax: sessionsMax, log: settings.log,
+      connect: (target, handler, onEnded) => V4Session.active(target, withLimits, handler, onEnded),
+      accept: (socket, handler, onEnded) => V4Session.passive(socket, withLimits, handler, onEnded),
+      end: (session, why) => session.terminate(SESS_TERM_REASON.unknown, why),
+    });
   }
 }
 
