@@ -8,6 +8,7 @@ import { planTimeBaseOf, unixMsOfPlanSec, type PlanTimeBase } from '../dtn/index
 import type { JobEvent, JobRecord, NodeRecord } from './job-store.ts';
 import type { PlacementRecord } from './job-lifecycle.ts';
 import type { PlacementDecision } from './placement.ts';
+import type { ResultContentInfo } from './result-content-store.ts';
 
 /** Names of plan nodes: registered node id by ipn, else the plan's id, else "ipn:N". */
 export class NodeNames {
@@ -203,4 +204,49 @@ export function contactView(index: number, contact: Contact, names: NodeNames, c
     capacityBytes,
     bookedBytes,
   };
+}
+
+/** Whether a finished job's result bytes can be downloaded (GET /v1/jobs/{id}/result/content). */
+export type ResultContentState =
+  | { readonly status: 'available'; readonly sizeBytes: number; readonly sha256: string }
+  | { readonly status: 'dropped'; readonly sizeBytes: number; readonly sha256: string; readonly droppedMs: number; readonly reason: string }
+  | { readonly status: 'none'; readonly why: string };
+
+/**
+ * A finished job's content, from its record and what the content store holds. Bytes count only when
+ * their digest is the one the job's result names (bytes kept for a job that then did not take them
+ * are not its result).
+ */
+export function resultContentState(job: JobRecord, info: ResultContentInfo | undefined): ResultContentState {
+  const digest = job.result?.resultSha256;
+  if (info === undefined || digest === undefined || info.sha256 !== digest) {
+    const why = job.state === 'succeeded' || job.state === 'failed'
+      ? (job.result?.deliveredAtMs === undefined ? `job ${job.id} ${job.state} and its node sent no result bytes` : `job ${job.id}'s result bytes were not kept`)
+      : `job ${job.id} was ${job.state} before a result arrived`;
+    return { status: 'none', why };
+  }
+  if (info.kind === 'dropped') return { status: 'dropped', sizeBytes: info.sizeBytes, sha256: info.sha256, droppedMs: info.droppedMs, reason: info.reason };
+  return { status: 'available', sizeBytes: info.sizeBytes, sha256: info.sha256 };
+}
+
+export const ResultContentViewSchema = Type.Object({
+  status: Type.Union([Type.Literal('available'), Type.Literal('dropped'), Type.Literal('none')], {
+    description: 'available: GET `url` downloads the bytes; dropped: they were kept once but no longer are (retention or the store\'s size bound; 410); none: the job finished without result bytes (404).',
+  }),
+  url: Type.Optional(Type.String({ description: 'Where the bytes are, while available.' })),
+  sizeBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+  sha256: Type.Optional(Type.String({ description: 'SHA-256 of the bytes, lower-case hex (also the download\'s ETag and Content-Digest).' })),
+  droppedMs: Type.Optional(Type.Integer({ description: 'When the bytes were dropped.' })),
+  dropReason: Type.Optional(Type.String({ description: 'retention, store-full or too-large.' })),
+});
+
+export function resultContentView(job: JobRecord, state: ResultContentState): Record<string, unknown> {
+  switch (state.status) {
+    case 'available':
+      return { status: 'available', url: `/v1/jobs/${job.id}/result/content`, sizeBytes: state.sizeBytes, sha256: state.sha256 };
+    case 'dropped':
+      return { status: 'dropped', sizeBytes: state.sizeBytes, sha256: state.sha256, droppedMs: state.droppedMs, dropReason: state.reason };
+    case 'none':
+      return { status: 'none' };
+  }
 }

@@ -15,7 +15,7 @@
 // dashboard that tried to load anything from elsewhere would fail in the browser, not just in review.
 import { Type } from '@sinclair/typebox';
 import type { ApiApp, ApiContext, ApiReply, ApiRequest } from './api.ts';
-import { jobView, eventView, NodeNames } from './api-views.ts';
+import { jobView, eventView, NodeNames, resultContentState, resultContentView } from './api-views.ts';
 import { ASSET_NAME_PATTERN, loadDashboardAssets, type DashboardAsset } from './dashboard-assets.ts';
 import { DASHBOARD_LIMITS_DEFAULT, type DashboardLimits, type DashboardSources } from './dashboard-config.ts';
 import { DashboardEvents } from './dashboard-events.ts';
@@ -168,6 +168,7 @@ export class Dashboard {
           200: Type.Object({
             job: Loose('As GET /v1/jobs/{id}.'),
             result: Type.Optional(Loose("The node's report of how the job ended (as GET /v1/jobs/{id}/result).")),
+            content: Type.Optional(Loose("A finished job's result bytes: status (available, dropped, none) and url (as `content` of GET /v1/jobs/{id}/result).")),
             events: Type.Array(Loose('As GET /v1/jobs/{id}/events.')),
             explanation: Type.Array(Type.String(), { description: "Why the job's node was chosen (the placement's explanation)." }),
             rejected: Type.Array(Loose('While the job waits for a placement: which filters refused how many nodes.')),
@@ -198,6 +199,7 @@ export class Dashboard {
       return {
         job: jobView(job, nodeNames, plan.hash),
         ...(job.result === undefined ? {} : { result: job.result }),
+        ...(['succeeded', 'failed', 'expired', 'cancelled'].includes(job.state) ? { content: resultContentView(job, resultContentState(job, store.resultContents.info(job.id))) } : {}),
         events: events.map(eventView),
         explanation, rejected, ...(earliestFeasibleMs === undefined ? {} : { earliestFeasibleMs: Math.ceil(earliestFeasibleMs) }),
         timeline: timelineOf(job, events, ledger.escrow, (planSec) => nodeNames.ms(planSec)),

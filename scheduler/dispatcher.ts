@@ -18,8 +18,11 @@
 //   finished              → finished, unless it succeeded with a result on its way: then the
 //                           result's arrival finishes it, naming the station that delivered it
 //                           (the deadline sweep expires the job if the result never comes)
-//   result                → finished (succeeded or failed as the node says), station and
-//                           delivery time from the bundle
+//   result                → its bytes kept for the tenant (result-content-store.ts), then
+//                           finished (succeeded or failed as the node says), station and
+//                           delivery time from the bundle; the same result again (a station or
+//                           node re-sending it) is recognised by assignment and digest and only
+//                           counted, so nothing is stored twice
 // A message that does not decode, is not signed by the node's registered key, names a job that is
 // not on that node, or asks for a transition the job cannot make is consumed, logged and counted
 // (no retry can change it). Only a failure of the job store leaves the bundle in the bundle store,
@@ -33,7 +36,7 @@
 // adds always-on contacts both ways between a node and its overlay peers, so CGR routes an
 // assignment scheduler → station → (pass) → satellite. With `overlay` given, the dispatcher keeps
 // the agent's plan in step with the lifecycle's (re-applied whenever its hash changes).
-import { OrbitfedError, type Clock, type CounterMetric, type DurationMs, type Logger, type MetricsRegistry, type TimerHandle } from '../common/index.ts';
+import { OrbitfedError, type Clock, type CounterMetric, type DurationMs, type GaugeMetric, type Logger, type MetricsRegistry, type TimerHandle } from '../common/index.ts';
 import { ContactPlan, type Contact, type PlanNode } from '../contact-plans/index.ts';
 import { sha256, type Ed25519Signer } from '../consensus/index.ts';
 import { formatEid, ipnEid, type BundleAgent, type Delivery } from '../dtn/index.ts';
@@ -44,6 +47,7 @@ import {
 import { jobRuntime } from './job-spec.ts';
 import type { JobLifecycle, JobResult } from './job-lifecycle.ts';
 import type { JobRecord, JobStore } from './job-store.ts';
+import type { DroppedResultContent } from './result-content-store.ts';
 
 // ---------------------------------------------------------------------------------------------
 // The overlay plan
@@ -119,8 +123,8 @@ export const DISPATCHER_OPTIONS_DEFAULT: DispatcherOptions = { tickMs: 1_000, di
 
 export interface DispatcherDeps {
   readonly lifecycle: JobLifecycle;
-  /** The job store under the lifecycle (read only here: placed jobs and their records). */
-  readonly jobs: Pick<JobStore, 'jobsInStates' | 'job'>;
+  /** The job store under the lifecycle (placed jobs and their records; delivered result bytes are kept in its `resultContents`). */
+  readonly jobs: Pick<JobStore, 'jobsInStates' | 'job' | 'resultContents'>;
   /** The scheduler's DTN node; started and stopped by its owner. */
   readonly agent: BundleAgent;
   readonly clock: Clock;
@@ -147,6 +151,8 @@ export interface DispatcherStats {
   readonly dispatchFailures: number;
   readonly reports: number;
   readonly results: number;
+  /** Results delivered again (same assignment and bytes) after the job had finished: counted, nothing changed. */
+  readonly duplicateResults: number;
   readonly refused: number;
 }
 
@@ -174,8 +180,11 @@ export class Dispatcher {
   #planHash: string | undefined;
   /** Finished reports of succeeded jobs whose result has not arrived: jobId → report fields. */
   readonly #awaitingResult = new Map<string, JobResult>();
-  readonly #stats = { dispatched: 0, dispatchFailures: 0, reports: 0, results: 0, refused: 0 };
-  readonly #metrics: { readonly dispatched: CounterMetric; readonly received: CounterMetric; readonly refused: CounterMetric } | undefined;
+  readonly #stats = { dispatched: 0, dispatchFailures: 0, reports: 0, results: 0, duplicateResults: 0, refused: 0 };
+  readonly #metrics: {
+    readonly dispatched: CounterMetric; readonly received: CounterMetric; readonly refused: CounterMetric;
+    readonly contentDropped: CounterMetric; readonly contentDroppedBytes: CounterMetric; readonly contentKeptBytes: GaugeMetric;
+  } | undefined;
   /** Dispatch failures logged per job, to keep one broken job from flooding the log every tick. */
   readonly #failureLogged = new Set<string>();
 
@@ -192,7 +201,11 @@ export class Dispatcher {
       dispatched: m.counter('orbitfed_scheduler_assignments_sent_total', 'job assignments stored in the scheduler\'s DTN node for their node'),
       received: m.counter('orbitfed_scheduler_node_messages_total', 'reports and results from nodes, by kind', ['kind']),
       refused: m.counter('orbitfed_scheduler_node_messages_refused_total', 'reports and results refused, by reason', ['reason']),
+      contentDropped: m.counter('orbitfed_scheduler_result_contents_dropped_total', 'delivered result bytes no longer kept for download, by reason (retention, store-full, too-large)', ['reason']),
+      contentDroppedBytes: m.counter('orbitfed_scheduler_result_content_dropped_bytes_total', 'bytes of delivered results no longer kept for download, by reason', ['reason']),
+      contentKeptBytes: m.gauge('orbitfed_scheduler_result_content_kept_bytes', 'bytes of delivered results kept for download'),
     };
+    this.#metrics?.contentKeptBytes.set(deps.jobs.resultContents.keptBytes);
   }
 
   /** The scheduler's report endpoint (what assignments name as `reportTo`). */
@@ -238,12 +251,33 @@ export class Dispatcher {
     return sent;
   }
 
+  /** Drops result bytes kept past their retention (also done every tick). */
+  dropExpiredResults(): readonly DroppedResultContent[] {
+    const dropped = this.#deps.jobs.resultContents.dropExpired(this.#clock.now());
+    this.#contentDropped(dropped);
+    return dropped;
+  }
+
+  #contentDropped(dropped: readonly DroppedResultContent[]): void {
+    for (const d of dropped) {
+      this.#metrics?.contentDropped.inc({ reason: d.reason });
+      this.#metrics?.contentDroppedBytes.inc({ reason: d.reason }, d.sizeBytes);
+      this.#log.info({ jobId: d.jobId, sizeBytes: d.sizeBytes, storedMs: d.storedMs, reason: d.reason }, 'result content dropped');
+    }
+    this.#metrics?.contentKeptBytes.set(this.#deps.jobs.resultContents.keptBytes);
+  }
+
   #tick(): void {
     if (!this.#running) return;
     try {
       this.dispatchPlaced();
     } catch (error) {
       this.#log.error({ error: (error as Error).message, code: (error as OrbitfedError).code }, 'dispatch pass failed');
+    }
+    try {
+      this.dropExpiredResults();
+    } catch (error) {
+      this.#log.error({ error: (error as Error).message, code: (error as OrbitfedError).code }, 'dropping expired result contents failed');
     }
     this.#timer = this.#clock.setTimer(this.#options.tickMs as DurationMs, () => this.#tick());
   }
@@ -451,6 +485,20 @@ export class Dispatcher {
       this.#stats.results += 1;
       this.#metrics?.received.inc({ kind: 'result' });
       if (job.placement?.ledgerJobId !== r.assignmentId) throw new Unacceptable('ORBITFED_DISPATCH_STALE', `result of assignment ${r.assignmentId}, the job is now ${job.placement?.ledgerJobId}`);
+      const digest = hex(sha256(r.bytes));
+      if ((job.state === 'succeeded' || job.state === 'failed') && job.result?.resultSha256 === digest) {
+        // Delivered before (a node or station re-sent it, or a crash came before the bundle was
+        // deleted), or the job failed by its report and these are the bytes it named: kept once.
+        this.#contentDropped(this.#deps.jobs.resultContents.put({ jobId: r.jobId, assignmentId: r.assignmentId, bytes: r.bytes, sha256: digest }, this.#clock.now()).dropped);
+        this.#stats.duplicateResults += 1;
+        this.#metrics?.received.inc({ kind: 'result-duplicate' });
+        this.#log.info({ jobId: r.jobId, node: r.nodeId, assignmentId: r.assignmentId, sizeBytes: r.bytes.length }, 'job result delivered again; already stored');
+        return;
+      }
+      // The bytes are committed before the job finishes: a crash in between re-delivers this bundle,
+      // and `put` of the same assignment and digest is then a no-op.
+      const kept = this.#deps.jobs.resultContents.put({ jobId: r.jobId, assignmentId: r.assignmentId, bytes: r.bytes, sha256: digest }, this.#clock.now());
+      this.#contentDropped(kept.dropped);
       const source = delivery.source;
       const stationIpn = source.kind === 'ipn' ? Number(source.nodeNumber) : undefined;
       // The registered node's id, as placements name stations (`resultStation`), and sovereignty rules
@@ -462,13 +510,19 @@ export class Dispatcher {
         ...reported,
         outcome: lifecycleOutcome(r.outcome),
         resultSizeBytes: r.bytes.length,
-        resultSha256: hex(sha256(r.bytes)),
+        resultSha256: digest,
         station,
         deliveredAtMs: delivery.receivedAtMs,
         ...(r.outcome === 'succeeded' || reported?.message !== undefined ? {} : { message: r.outcome }),
       };
       this.#log.info({ jobId: r.jobId, node: r.nodeId, station, sizeBytes: r.bytes.length, outcome: r.outcome }, 'job result delivered');
-      this.#apply(() => this.#deps.lifecycle.finished(r.jobId, r.nodeId, result));
+      try {
+        this.#apply(() => this.#deps.lifecycle.finished(r.jobId, r.nodeId, result));
+      } catch (error) {
+        // The job cannot take this result (it expired or was cancelled meanwhile): its bytes are not kept.
+        if (error instanceof Unacceptable && kept.stored) this.#deps.jobs.resultContents.remove(r.jobId);
+        throw error;
+      }
     } catch (error) {
       if (error instanceof Unacceptable) this.#refuse('result', delivery, error);
       else throw error;

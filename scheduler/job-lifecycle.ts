@@ -396,9 +396,11 @@ export class JobLifecycle {
     this.heartbeat(nodeId);
     checkTransition(jobId, job.state, result.outcome);
     const placement = job.placement!;
-    if (placement.booked) this.#release(placedOf(placement), job.spec);
+    // Stored first, then the bookings released: a store failure (the dispatcher's result bundle is
+    // then delivered again) must not release them twice.
     const next = this.#transition(jobId, job.state, { state: result.outcome, result, placement: { ...placement, booked: false } },
       [{ type: result.outcome, fromState: job.state, toState: result.outcome, detail: { nodeId, ...result } }], this.#clock.now());
+    if (placement.booked) this.#release(placedOf(placement), job.spec);
     this.#counters?.transitions.inc({ state: result.outcome });
     return next;
   }

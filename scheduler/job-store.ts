@@ -19,6 +19,9 @@
 // - `nodesMax` nodes and `tenantsMax` tenants: one more is refused with ORBITFED_JOB_STORE_FULL.
 // - JSON columns are written from values the API bounded (body limit, schema); a row larger than
 //   `rowBytesMax` is refused (ORBITFED_JOB_STORE_ROW_TOO_LARGE) rather than stored.
+// - Result bytes live beside the store, in `<path>.results` (result-content-store.ts says why and how
+//   the two files stay consistent): `resultContentBytesMax` in all, each `resultContentRetentionMs`;
+//   past either the oldest go first, the job and its result report stay.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
@@ -26,6 +29,7 @@ import { databaseError, OrbitfedError, openDurableDatabase } from '../common/ind
 import type { JobSpec } from './job-spec.ts';
 import type { JobResult, JobState, PlacementRecord } from './job-lifecycle.ts';
 import { JOB_STORE_KIND } from './job-store-database.ts';
+import { RESULT_CONTENT_LIMITS_DEFAULT, ResultContentStore } from './result-content-store.ts';
 import type { NodeSpec } from './node-spec.ts';
 
 export interface JobStoreLimits {
@@ -37,6 +41,10 @@ export interface JobStoreLimits {
   readonly nodesMax: number;
   readonly tenantsMax: number;
   readonly rowBytesMax: number;
+  /** Bytes of delivered results kept for download, in all. */
+  readonly resultContentBytesMax: number;
+  /** How long a delivered result's bytes are kept for download. */
+  readonly resultContentRetentionMs: number;
 }
 
 export const JOB_STORE_LIMITS_DEFAULT: JobStoreLimits = {
@@ -48,6 +56,8 @@ export const JOB_STORE_LIMITS_DEFAULT: JobStoreLimits = {
   nodesMax: 100_000,
   tenantsMax: 10_000,
   rowBytesMax: 1024 * 1024,
+  resultContentBytesMax: RESULT_CONTENT_LIMITS_DEFAULT.bytesMax,
+  resultContentRetentionMs: RESULT_CONTENT_LIMITS_DEFAULT.retentionMs,
 };
 
 export type TenantRole = 'jobs' | 'nodes' | 'admin';
@@ -255,33 +265,45 @@ export class JobStore {
   readonly limits: JobStoreLimits;
   readonly #db: DatabaseSync;
   readonly #statements: ReturnType<typeof prepareStatements>;
+  /** Delivered result bytes, in their own file beside this one. */
+  readonly resultContents: ResultContentStore;
   #depth = 0;
   /** Rows of `jobs` and `idempotency_keys` (the exclusive lock makes these exact), so no insert counts the table. */
   #jobCount: number;
   #idempotencyCount: number;
 
-  private constructor(path: string, db: DatabaseSync, limits: JobStoreLimits) {
+  private constructor(path: string, db: DatabaseSync, limits: JobStoreLimits, resultContents: ResultContentStore) {
     this.path = path;
     this.#db = db;
+    this.resultContents = resultContents;
     this.limits = limits;
     this.#statements = prepareStatements(db);
     this.#jobCount = this.#count(this.#statements.countJobs);
     this.#idempotencyCount = this.#count(this.#statements.countIdempotency);
   }
 
-  /** Opens or creates the store at `path` (codes ORBITFED_STORE_*: common/durable-database.ts). */
+  /** Opens or creates the store at `path`, and its result contents at `<path>.results` (codes ORBITFED_STORE_*: common/durable-database.ts). */
   static open(path: string, options: JobStoreOptions = {}): JobStore {
     const limits = { ...JOB_STORE_LIMITS_DEFAULT, ...options.limits };
     for (const [name, value] of Object.entries(limits)) {
       if (!(Number.isSafeInteger(value) && value > 0)) throw new OrbitfedError('ORBITFED_JOB_STORE_LIMITS', `limit ${name} must be a whole number > 0, got ${value}`, { field: name });
     }
     const db = openDurableDatabase(path, existsSync(path), JOB_STORE_KIND);
-    return new JobStore(path, db, limits);
+    try {
+      const resultContents = ResultContentStore.open(`${path}.results`, {
+        bytesMax: limits.resultContentBytesMax, retentionMs: limits.resultContentRetentionMs, markerRetentionMs: limits.finishedJobRetentionMs,
+      });
+      return new JobStore(path, db, limits, resultContents);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
   }
 
   close(): void {
     assert.equal(this.#depth, 0, 'cannot close the job store from inside one of its transactions');
     if (this.#db.isOpen) this.#db.close();
+    this.resultContents.close();
   }
 
   get isOpen(): boolean {

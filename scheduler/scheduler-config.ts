@@ -113,6 +113,8 @@ export const SchedulerConfigSchema = Type.Object({
     idempotencyKeysMax: count('Idempotency keys remembered; the oldest go first.', JOB_STORE_LIMITS_DEFAULT.idempotencyKeysMax),
     idempotencyKeyTtlMs: ms('How long an Idempotency-Key is remembered.', JOB_STORE_LIMITS_DEFAULT.idempotencyKeyTtlMs),
     nodesMax: count('Registered nodes at most.', JOB_STORE_LIMITS_DEFAULT.nodesMax),
+    resultContentBytesMax: count("Bytes of delivered job results kept for download (GET /v1/jobs/{id}/result/content), in all, in <storePath>.results; past it the oldest results' bytes are dropped (their report and SHA-256 stay; the download answers 410). A result larger than this alone is not kept.", JOB_STORE_LIMITS_DEFAULT.resultContentBytesMax, Number.MAX_SAFE_INTEGER),
+    resultContentRetentionMs: ms("How long a delivered result's bytes are kept for download after they arrived; then dropped as above.", JOB_STORE_LIMITS_DEFAULT.resultContentRetentionMs),
   }, { additionalProperties: false })),
   lifecycle: Type.Optional(Type.Object({
     tickMs: ms('How often deadlines, silent nodes and unplaced jobs are checked.', JOB_LIFECYCLE_OPTIONS_DEFAULT.tickMs, 10),

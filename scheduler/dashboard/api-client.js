@@ -52,6 +52,16 @@ export class ApiClient {
     return response.json();
   }
 
+  /** A download (a job's result bytes) as a Blob; refusals as ApiError. */
+  async blob(path) {
+    const response = await fetch(path, { headers: this.#headers('application/octet-stream'), cache: 'no-store' });
+    if (!response.ok) {
+      const problem = await response.json().catch(() => undefined);
+      throw new ApiError(response.status, problem);
+    }
+    return response.blob();
+  }
+
   /**
    * Reads the event stream until it ends or `signal` aborts, calling `onEvent({ event, data })`
    * for each event. Resolves when the server ends the stream; rejects on errors.

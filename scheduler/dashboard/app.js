@@ -1,10 +1,11 @@
-/* global document, window, sessionStorage, history, location, fetch, setTimeout, clearTimeout, AbortController, URLSearchParams, performance */
+/* global document, window, sessionStorage, history, location, fetch, setTimeout, clearTimeout, AbortController, URL, URLSearchParams, performance */
 // The dashboard page: signs in with the tenant's API key (kept in sessionStorage for this tab),
 // loads the map, the contacts, the jobs and the ledger, then follows the live event stream. The
 // scheduler's clock (from the stream's ticks) is the page's "now", so a demo federation running
 // on a faster clock shows its own time.
 import { ApiClient, ApiError } from './api-client.js';
 import { ContactGantt } from './contact-gantt.js';
+import { el } from './dom-builder.js';
 import { JobsPanel, renderJobDetail } from './jobs-panel.js';
 import { renderLedger } from './ledger-panel.js';
 import { clockText } from './units-format.js';
@@ -162,6 +163,18 @@ class Dashboard {
     this.#ledgerTimer = setTimeout(() => this.refreshLedger(), 500);
   }
 
+  /** Saves a result download as a file (the API needs the key, so a plain link cannot fetch it). */
+  #download(path, fileName) {
+    return this.#guard('the download', async () => {
+      const url = URL.createObjectURL(await this.#api.blob(path));
+      const link = el('a', { href: url, download: fileName });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    });
+  }
+
   #showJob(id) {
     const request = ++this.#detailRequest;
     return this.#guard('the job', async () => {
@@ -169,7 +182,7 @@ class Dashboard {
       if (request !== this.#detailRequest) return;
       const settlement = detail.timeline.find((step) => step.step === 'settlement');
       this.#detailSettling = ENDED_STATES.has(detail.job.state) && (settlement?.status === 'active' || settlement?.status === 'planned');
-      renderJobDetail($('#detail'), detail, this.#nowMs);
+      renderJobDetail($('#detail'), detail, this.#nowMs, (path, fileName) => this.#download(path, fileName));
       this.#map.setJob(detail.regions, detail.job.placement?.nodeId);
       this.#gantt.setJobContacts(detail.bookedContacts);
     });

@@ -99,8 +99,17 @@ function settlementNote(money) {
   return `paid ${moneyText(money.paidMinor, money.currency)} (fee ${moneyText(money.feeMinor, money.currency)})${by}`;
 }
 
-/** Renders GET v1/dashboard/jobs/{id}'s answer into `container`. */
-export function renderJobDetail(container, detail, nowMs) {
+/** The result bytes: a download button while they are kept, else why not. */
+function contentLine(job, content, download) {
+  if (content === undefined || content.status === 'none') return undefined;
+  if (content.status === 'dropped') return el('p', { class: 'muted' }, `Result bytes no longer kept (${content.dropReason}, ${dateTimeText(content.droppedMs)}).`);
+  if (download === undefined) return undefined;
+  return el('p', {}, el('button', { type: 'button', class: 'download', onclick: () => download(content.url.replace(/^\//, ''), `${job.id}.result`) },
+    `Download result (${bytesText(content.sizeBytes)})`));
+}
+
+/** Renders GET v1/dashboard/jobs/{id}'s answer into `container`; `download(path, fileName)` saves a result. */
+export function renderJobDetail(container, detail, nowMs, download) {
   const { job } = detail;
   const p = job.placement;
   const result = detail.result;
@@ -134,7 +143,8 @@ export function renderJobDetail(container, detail, nowMs) {
       ['size', result.resultSizeBytes === undefined ? undefined : bytesText(result.resultSizeBytes)],
       ['delivered', result.deliveredAtMs === undefined ? undefined : `${dateTimeText(result.deliveredAtMs)} at ${result.station ?? '?'}`],
       ['SHA-256', result.resultSha256],
-    ]) : el('p', { class: 'muted' }, p ? `Expected at ${p.resultStation} ${relativeText(p.resultArrivalMs, nowMs)} (${dateTimeText(p.resultArrivalMs)}).` : 'Not placed yet.'),
+    ]) : undefined,
+    result ? contentLine(job, detail.content, download) : el('p', { class: 'muted' }, p ? `Expected at ${p.resultStation} ${relativeText(p.resultArrivalMs, nowMs)} (${dateTimeText(p.resultArrivalMs)}).` : 'Not placed yet.'),
     detail.escrow ? factsList([['escrow', `${detail.escrow.escrowId}: ${detail.escrow.status}`]]) : undefined,
     detail.ledgerProblem ? el('p', { class: 'error' }, `Ledger: ${detail.ledgerProblem}`) : undefined,
     el('h3', {}, 'Events'),

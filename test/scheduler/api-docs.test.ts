@@ -21,8 +21,15 @@ describe('the API documentation', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual([
       '/healthz', '/metrics', '/v1/contacts', '/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/events', '/v1/jobs/{id}/result',
-      '/v1/nodes', '/v1/nodes/{id}', '/v1/passes', '/v1/placements:dry-run',
+      '/v1/jobs/{id}/result/content', '/v1/nodes', '/v1/nodes/{id}', '/v1/passes', '/v1/placements:dry-run',
     ]);
+    // The download: bytes with their media type, every refusal a problem document, the conditional headers named.
+    const content = doc.paths['/v1/jobs/{id}/result/content'].get;
+    expect(content.responses['200'].content['application/octet-stream'].schema).toMatchObject({ type: 'string', format: 'binary' });
+    expect(content.responses['206'].content).toHaveProperty('application/octet-stream');
+    for (const status of ['404', '409', '410', '416']) expect(content.responses[status].content['application/json'].schema.properties, status).toHaveProperty('code');
+    expect(content.parameters.filter((p: { in: string }) => p.in === 'header').map((p: { name: string }) => p.name).sort()).toEqual(['if-none-match', 'if-range', 'range']);
+    expect(doc.paths['/v1/jobs/{id}/result'].get.responses['200'].content['application/json'].schema.properties).toHaveProperty('content');
     const submit = doc.paths['/v1/jobs'].post;
     const body = submit.requestBody.content['application/json'].schema;
     expect(body.additionalProperties).toBe(false);

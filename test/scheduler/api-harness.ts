@@ -9,7 +9,7 @@ import { ed25519KeyPairFromSeed } from '../../consensus/index.ts';
 import { buildApi, type ApiApp, type ApiLimits } from '../../scheduler/api.ts';
 import { InProcessEscrowLedger } from '../../scheduler/escrow-ledger.ts';
 import { JobLifecycle, type JobLifecycleOptions } from '../../scheduler/job-lifecycle.ts';
-import { JobStore } from '../../scheduler/job-store.ts';
+import { JobStore, type JobStoreLimits } from '../../scheduler/job-store.ts';
 import type { NodeSpec } from '../../scheduler/node-spec.ts';
 import { placeJob, releasePlacement, reservePlacement } from '../../scheduler/placement.ts';
 import { apiKeySha256, newApiKey, TenantDirectory } from '../../scheduler/tenants.ts';
@@ -87,6 +87,7 @@ export interface HarnessOptions {
   readonly nodes?: readonly NodeSpec[];
   readonly plan?: ContactPlan;
   readonly storePath?: string;
+  readonly storeLimits?: Partial<JobStoreLimits>;
   readonly snapshotPath?: string;
   readonly clock?: VirtualClock;
 }
@@ -96,7 +97,7 @@ let stores = 0;
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const clock = options.clock ?? new VirtualClock(unixMs(T0_MS));
-  const store = JobStore.open(options.storePath ?? join(scratch.path, `api-${stores++}.db`));
+  const store = JobStore.open(options.storePath ?? join(scratch.path, `api-${stores++}.db`), { limits: options.storeLimits });
   const keys = { acme: newApiKey(), globex: newApiKey(), poor: newApiKey(), 'ksat-ops': newApiKey(), root: newApiKey() };
   store.putTenant({ id: 'acme', roles: ['jobs'], operator: undefined, apiKeySha256: apiKeySha256(keys.acme), publicKeyHex: undefined }, T0_MS);
   store.putTenant({ id: 'globex', roles: ['jobs'], operator: undefined, apiKeySha256: apiKeySha256(keys.globex), publicKeyHex: undefined }, T0_MS);

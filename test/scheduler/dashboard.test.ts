@@ -301,8 +301,13 @@ describe('GET /v1/dashboard/jobs/{id}', () => {
     d.lifecycle.started(job.id, 'sat-a');
     expect(await timeline(job.id)).toEqual(['uplink:done', 'execution:active', 'downlink:planned', 'settlement:planned']);
     d.clock.advance(durationMs(3_000_000));
-    d.lifecycle.finished(job.id, 'sat-a', { outcome: 'succeeded', exitCode: 0, station: 'gs-munich', deliveredAtMs: T0_MS + 6_700_000, resultSizeBytes: 400_000 });
+    // As the dispatcher does on a result's arrival: the bytes kept, then the job finished.
+    const kept = d.store.resultContents.put({ jobId: job.id, assignmentId: `${job.id}.1`, bytes: new Uint8Array(400_000) }, d.clock.now());
+    d.lifecycle.finished(job.id, 'sat-a', { outcome: 'succeeded', exitCode: 0, station: 'gs-munich', deliveredAtMs: T0_MS + 6_700_000, resultSizeBytes: 400_000, resultSha256: kept.sha256 });
     expect(await timeline(job.id)).toEqual(['uplink:done', 'execution:done', 'downlink:done', 'settlement:active']);
+    // The page's download button fetches this url.
+    const finished = (await d.app.inject({ method: 'GET', url: `/v1/dashboard/jobs/${job.id}`, headers: d.auth('acme') })).json();
+    expect(finished.content).toEqual({ status: 'available', url: `/v1/jobs/${job.id}/result/content`, sizeBytes: 400_000, sha256: kept.sha256 });
 
     const other = await submit(d, { ...euJob, name: 'changed-my-mind' });
     await d.app.inject({ method: 'DELETE', url: `/v1/jobs/${other.id}`, headers: d.auth('acme') });
@@ -310,6 +315,7 @@ describe('GET /v1/dashboard/jobs/{id}', () => {
     expect(cancelled.timeline.map((s: { status: string }) => s.status)).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
     expect(cancelled.timeline[3].note).toContain('refunded');
     expect(cancelled.escrow.status).toBe('voided');
+    expect(cancelled.content).toEqual({ status: 'none' });
   });
 
   it('shows a tenant only its own jobs, and only with the jobs role', async () => {

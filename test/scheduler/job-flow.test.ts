@@ -10,8 +10,8 @@
 // A tenant POSTs a job → it is placed on the satellite with its price in escrow on the validator →
 // the dispatcher sends the signed assignment, which waits at the station for the pass → the node
 // runs it and its reports, result and receipt come back through the station during the pass → the
-// job is succeeded with the result's digest, and the receipt settles the escrow once: the provider
-// gets the price less the 4 % fee.
+// job is succeeded with the result's digest, the tenant downloads the bytes the node printed, and
+// the receipt settles the escrow once: the provider gets the price less the 4 % fee.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -218,6 +218,14 @@ describe('the life of a job', () => {
     expect(result.body.result).toMatchObject({
       outcome: 'succeeded', exitCode: 0, resultSizeBytes: RESULT_TEXT.length, resultSha256: hex(sha256(new TextEncoder().encode(RESULT_TEXT))), station: 'gs-svalbard',
     });
+    // The tenant downloads what the process printed on the satellite, over HTTP, with its digest (RFC 9530).
+    const contentPath = `/v1/jobs/${created.id}/result/content`;
+    expect(result.body).toMatchObject({ content: { status: 'available', url: contentPath, sizeBytes: RESULT_TEXT.length } });
+    const download = await fetch(`${api}${contentPath}`, { headers: { authorization: auth.authorization } });
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-type')).toBe('application/octet-stream');
+    expect(download.headers.get('content-digest')).toBe(`sha-256=:${Buffer.from(sha256(new TextEncoder().encode(RESULT_TEXT))).toString('base64')}:`);
+    expect(await download.text()).toBe(RESULT_TEXT);
 
     // The receipt went satellite → station → validator and settled the escrow: once, less the fee.
     const escrow = await until('the receipt to settle the escrow', async () => {
