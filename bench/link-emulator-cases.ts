@@ -10,11 +10,13 @@
 //   1, 10 and 100 Mbit/s; the sustained rate is the bytes received after the first second divided
 //   by the time they took. Target: within 5 % of the contact rate.
 // The relay is the real program, `orbitfed link-emulator`, in its own process, as a rig runs it;
-// sender and receiver share this process. Times are `performance.now()` here; the relay has only its
-// injected RealClock (whole milliseconds).
+// sender and receiver share this process. Times are `performance.now()` here; the relay times its
+// deliveries on common's PreciseRealClock (hil/link-emulator-service.ts). The relay's CPU time over
+// each case (from /proc, Linux) is reported beside it: the precise clock's last stretch before
+// each delivery costs CPU.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,7 +50,25 @@ export interface LinkEmulatorCasesResult {
 interface Rig {
   readonly listen: { host: string; port: number };
   readonly accepted: Promise<Socket>;
+  /** CPU time the relay process has used so far, ms (user + system); undefined without a relay or /proc. */
+  relayCpuMs(): number | undefined;
   stop(): Promise<void>;
+}
+
+/** Linux's /proc reports CPU times in USER_HZ ticks, 100 per second whatever the kernel's HZ. */
+const PROC_TICKS_PER_SEC = 100;
+
+/** CPU time (user + system, ms) of a process from /proc/PID/stat, or undefined where there is none. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / PROC_TICKS_PER_SEC;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -95,7 +115,7 @@ async function startRig(owltSec: number, rateBytesPerSec: number): Promise<Rig> 
       });
       relay.once('exit', (code) => reject(new Error(`orbitfed link-emulator exited (${code}): ${stderr}`)));
     });
-    return { listen, accepted, stop };
+    return { listen, accepted, relayCpuMs: () => processCpuMs(relay.pid), stop };
   } catch (error) {
     await stop();
     throw error;
@@ -122,17 +142,18 @@ async function startDirect(): Promise<Rig> {
   const sink = createServer((socket) => accept(socket));
   sink.listen(0, '127.0.0.1');
   await once(sink, 'listening');
-  return { listen: { host: '127.0.0.1', port: (sink.address() as { port: number }).port }, accepted, stop: async () => { sink.close(); } };
+  return { listen: { host: '127.0.0.1', port: (sink.address() as { port: number }).port }, accepted, relayCpuMs: () => undefined, stop: async () => { sink.close(); } };
 }
 
 /**
  * One-way delay errors (ms) of DELAY_MESSAGES messages through a contact with `owltSec`, or, for
  * `undefined`, the plain one-way latency of a direct connection (the baseline).
  */
-async function measureDelay(owltSec: number | undefined): Promise<number[]> {
+async function measureDelay(owltSec: number | undefined): Promise<{ errorsMs: number[]; relayCpuMs: number | undefined }> {
   const rig = owltSec === undefined ? await startDirect() : await startRig(owltSec, DELAY_RATE_BYTES_PER_SEC);
   try {
     const { client, far } = await openClient(rig);
+    const cpuAtStartMs = rig.relayCpuMs();
     const expectedMs = owltSec === undefined ? 0 : owltSec * 1000 + (MESSAGE_BYTES * 1000) / DELAY_RATE_BYTES_PER_SEC;
     const errorsMs: number[] = [];
     let buffered = Buffer.alloc(0);
@@ -161,15 +182,16 @@ async function measureDelay(owltSec: number | undefined): Promise<number[]> {
       timer = setTimeout(() => reject(new Error(`link emulator bench: ${errorsMs.length} of ${DELAY_MESSAGES} messages arrived (OWLT ${owltSec ?? 'none'} s)`)), (owltSec ?? 0) * 1000 + 30_000);
     });
     await Promise.race([done, deadline]).finally(() => clearTimeout(timer));
+    const cpuAtEndMs = rig.relayCpuMs();
     client.destroy();
-    return errorsMs;
+    return { errorsMs, relayCpuMs: cpuAtStartMs === undefined || cpuAtEndMs === undefined ? undefined : cpuAtEndMs - cpuAtStartMs };
   } finally {
     await rig.stop();
   }
 }
 
 /** Sustained bytes/s through a contact of `rateBytesPerSec`, after a warm-up. */
-async function measureThroughput(rateBytesPerSec: number): Promise<{ rateBytesPerSec: number; bytes: number; ms: number }> {
+async function measureThroughput(rateBytesPerSec: number): Promise<{ rateBytesPerSec: number; bytes: number; ms: number; relayCpuFraction: number | undefined }> {
   const rig = await startRig(THROUGHPUT_OWLT_SEC, rateBytesPerSec);
   try {
     const { client, far } = await openClient(rig);
@@ -196,13 +218,18 @@ async function measureThroughput(rateBytesPerSec: number): Promise<{ rateBytesPe
       }
     };
     const pumping = pump().catch(() => {});
-    await sleepMs(THROUGHPUT_WARMUP_MS + THROUGHPUT_MEASURE_MS + THROUGHPUT_OWLT_SEC * 1000 + 100);
+    await sleepMs(THROUGHPUT_WARMUP_MS);
+    const cpuAtStartMs = rig.relayCpuMs();
+    const wallAtStartMs = performance.now();
+    await sleepMs(THROUGHPUT_MEASURE_MS + THROUGHPUT_OWLT_SEC * 1000 + 100);
+    const cpuAtEndMs = rig.relayCpuMs();
+    const relayCpuFraction = cpuAtStartMs === undefined || cpuAtEndMs === undefined ? undefined : (cpuAtEndMs - cpuAtStartMs) / (performance.now() - wallAtStartMs);
     stop.abort();
     await pumping;
     client.destroy();
     const bytes = receivedBytes - markBytes;
     const ms = lastMs - markMs;
-    return { rateBytesPerSec: (bytes * 1000) / ms, bytes, ms };
+    return { rateBytesPerSec: (bytes * 1000) / ms, bytes, ms, relayCpuFraction };
   } finally {
     await rig.stop();
   }
@@ -211,7 +238,7 @@ async function measureThroughput(rateBytesPerSec: number): Promise<{ rateBytesPe
 export async function runLinkEmulatorCases(progress: (message: string) => void = () => {}): Promise<LinkEmulatorCasesResult> {
   const rows: ContactPlanRow[] = [];
   progress('link emulator: baseline, direct loopback');
-  const baselineMs = await measureDelay(undefined);
+  const baselineMs = (await measureDelay(undefined)).errorsMs;
   rows.push({
     caseLabel: 'Baseline: direct loopback, no relay',
     measurement: 'one-way latency, median / p99',
@@ -222,7 +249,7 @@ export async function runLinkEmulatorCases(progress: (message: string) => void =
   });
   for (const owltSec of DELAY_CASES_OWLT_SEC) {
     progress(`link emulator: delay through OWLT ${owltSec * 1000} ms`);
-    const errorsMs = await measureDelay(owltSec);
+    const { errorsMs, relayCpuMs } = await measureDelay(owltSec);
     const absolute = errorsMs.map(Math.abs);
     const medianMs = median(absolute);
     const p99Ms = percentile(absolute, 99);
@@ -230,7 +257,7 @@ export async function runLinkEmulatorCases(progress: (message: string) => void =
       caseLabel: `Delay, OWLT ${owltSec * 1000} ms`,
       measurement: 'one-way delay − OWLT, |error| median / p99',
       value: `${medianMs.toFixed(3)} ms / ${p99Ms.toFixed(3)} ms`,
-      details: `${errorsMs.length} messages of ${MESSAGE_BYTES} B at 100 Mbit/s; signed error median ${median(errorsMs).toFixed(3)} ms, min ${Math.min(...errorsMs).toFixed(3)} ms, max ${Math.max(...errorsMs).toFixed(3)} ms`,
+      details: `${errorsMs.length} messages of ${MESSAGE_BYTES} B at 100 Mbit/s; ${((100 * absolute.filter((e) => e <= DELAY_ERROR_MS_MAX).length) / absolute.length).toFixed(1)} % within ${DELAY_ERROR_MS_MAX} ms; signed error median ${median(errorsMs).toFixed(3)} ms, min ${Math.min(...errorsMs).toFixed(3)} ms, max ${Math.max(...errorsMs).toFixed(3)} ms${relayCpuMs === undefined ? '' : `; relay CPU ${((relayCpuMs * 1000) / errorsMs.length).toFixed(0)} µs per message`}`,
       target: `≤ ${DELAY_ERROR_MS_MAX} ms`,
       result: medianMs <= DELAY_ERROR_MS_MAX && p99Ms <= DELAY_ERROR_MS_MAX ? 'met' : medianMs <= DELAY_ERROR_MS_MAX ? 'median met, p99 not' : 'not met',
     });
@@ -244,13 +271,13 @@ export async function runLinkEmulatorCases(progress: (message: string) => void =
       caseLabel: `Throughput, ${mbitPerSec} Mbit/s`,
       measurement: 'sustained rate / contact rate − 1',
       value: `${(errorFraction * 100).toFixed(2)} %`,
-      details: `${((measured.rateBytesPerSec * 8) / 1e6).toFixed(3)} Mbit/s: ${measured.bytes.toLocaleString('en-US')} B in ${(measured.ms / 1000).toFixed(2)} s after a ${THROUGHPUT_WARMUP_MS / 1000} s warm-up`,
+      details: `${((measured.rateBytesPerSec * 8) / 1e6).toFixed(3)} Mbit/s: ${measured.bytes.toLocaleString('en-US')} B in ${(measured.ms / 1000).toFixed(2)} s after a ${THROUGHPUT_WARMUP_MS / 1000} s warm-up${measured.relayCpuFraction === undefined ? '' : `; relay CPU ${(measured.relayCpuFraction * 100).toFixed(0)} % of a core`}`,
       target: `within ±${THROUGHPUT_ERROR_FRACTION_MAX * 100} %`,
       result: Math.abs(errorFraction) <= THROUGHPUT_ERROR_FRACTION_MAX ? 'met' : 'not met',
     });
   }
   const notes = [
-    'The relay is `orbitfed link-emulator` (RealClock) in its own process; sender and receiver share the bench process; 127.0.0.1; times from performance.now() in the bench.',
+    'The relay is `orbitfed link-emulator` (deliveries on PreciseRealClock) in its own process; sender and receiver share the bench process; 127.0.0.1; times from performance.now() in the bench; relay CPU from /proc over each case.',
     `Delay: ${DELAY_MESSAGES} messages per case, sent 2–7 ms apart; error = arrival − send − OWLT − ${MESSAGE_BYTES} B / rate.`,
     `Throughput: the sender writes ${WRITE_CHUNK_BYTES / 1024} KiB chunks whenever the relay's backpressure lets it; OWLT ${THROUGHPUT_OWLT_SEC * 1000} ms; rate over ${THROUGHPUT_MEASURE_MS / 1000} s after ${THROUGHPUT_WARMUP_MS / 1000} s.`,
   ];

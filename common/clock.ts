@@ -1,6 +1,7 @@
 // The only place in orbitfed that reads wall time or sets timers (ARCHITECTURE: "Time is injected").
 // Everything else receives a Clock, so a virtual clock can run a federation faster than real time.
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import type { DurationMs, UnixMs } from './units.ts';
 
 export interface TimerHandle {
@@ -68,6 +69,130 @@ export class RealClock implements Clock {
 
   sleep(delayMs: DurationMs, signal?: AbortSignal): Promise<void> {
     return sleepOn(this, delayMs, signal);
+  }
+}
+
+/**
+ * How long before its due time a `PreciseRealClock` timer stops waiting in `setTimeout` and is
+ * checked on every turn of the event loop instead. setTimeout counts whole milliseconds of libuv's
+ * loop time (read once per turn, so it may be stale) and fires up to about 1 ms before or after the
+ * fractional delay it was given (measured here); 1.5 ms covers that with margin.
+ */
+const PRECISE_FINISH_MS = 1.5;
+/**
+ * While timers are in that last stretch, each turn sleeps in the kernel (Atomics.wait, which blocks
+ * the thread) for at most this long when the earliest is further away than this. A pure
+ * turn-by-turn spin cost about 1 ms of CPU per timer here, with these naps about half; and under
+ * load the spinning relay woke later, not sooner (median lateness 0.3–1.0 ms against 0.14–0.18 ms,
+ * hil/README.md), as a spinner loses the CPU to the scheduler. Sockets wait at most this long to be
+ * read.
+ */
+const PRECISE_NAP_MS = 0.2;
+/** What PreciseRealClock's naps wait on; nothing ever notifies it. */
+const NAP_CELL = new Int32Array(new SharedArrayBuffer(4));
+
+interface FinishingTimer {
+  readonly dueMs: number;
+  readonly callback: () => void;
+}
+
+/**
+ * Wall-clock time to a fraction of a millisecond, and timers that fire within tens of
+ * microseconds of their due time on an idle machine — for the link emulator, whose light times are
+ * promised to 1 ms (issue 9) and which `RealClock`'s whole milliseconds and setTimeout's whole-ms
+ * wake-ups spread over −1…+2 ms.
+ *
+ * - `now()` is the monotonic `performance.now()` plus an offset to Unix time. Date.now() truncates
+ *   to the millisecond, so Date.now() − performance.now() (read in that order) never exceeds the
+ *   true offset and reaches it just after the wall clock ticks: the offset is the largest such
+ *   difference seen (measured at construction, which waits for one tick of the wall clock, at most
+ *   1 ms), and follows the wall clock when it steps or slews by more than its millisecond.
+ *   Readings never go backwards (a step back holds them, as ScaledClock does) and are fractional.
+ * - `setTimer(d)` waits in setTimeout until PRECISE_FINISH_MS before its due time; from there one
+ *   check per event-loop turn (setImmediate, shared by all the clock's timers, so sockets are still
+ *   served between checks) calls back every timer that is due, in due order, napping at most
+ *   PRECISE_NAP_MS per turn. That last stretch costs CPU (about 0.5 ms per timer measured here)
+ *   and never starts earlier than PRECISE_FINISH_MS before a due time; an idle clock costs nothing.
+ *   A callback never runs before `now()` has reached its due time, nor from inside setTimer.
+ */
+export class PreciseRealClock implements Clock {
+  #offsetMs: number;
+  #lastMs = Number.NEGATIVE_INFINITY;
+  readonly #finishing = new Set<FinishingTimer>();
+  #turn: ReturnType<typeof setImmediate> | undefined;
+
+  constructor() {
+    // Wait for the wall clock's next tick: just after it, Date.now() − performance.now() is the
+    // offset to within microseconds.
+    const startWallMs = Date.now();
+    let offsetMs = startWallMs - performance.now();
+    for (;;) {
+      const wallMs = Date.now();
+      const monotonicMs = performance.now();
+      offsetMs = Math.max(offsetMs, wallMs - monotonicMs);
+      if (wallMs !== startWallMs) break;
+    }
+    this.#offsetMs = offsetMs;
+  }
+
+  now(): UnixMs {
+    const wallMs = Date.now();
+    const monotonicMs = performance.now();
+    const lowMs = wallMs - monotonicMs;
+    if (this.#offsetMs < lowMs) this.#offsetMs = lowMs;
+    else if (this.#offsetMs > lowMs + 1) this.#offsetMs = lowMs + 1;
+    this.#lastMs = Math.max(this.#lastMs, monotonicMs + this.#offsetMs);
+    return this.#lastMs as UnixMs;
+  }
+
+  setTimer(delayMs: DurationMs, callback: () => void): TimerHandle {
+    assert.ok(delayMs >= 0, `timer delay must be >= 0, got ${delayMs}`);
+    const timer: FinishingTimer = { dueMs: this.now() + delayMs, callback };
+    let timeout: ReturnType<typeof setTimeout> | undefined;
+    const wait = (): void => {
+      timeout = undefined;
+      const leftMs = timer.dueMs - this.now();
+      if (leftMs > PRECISE_FINISH_MS) {
+        timeout = setTimeout(wait, Math.min(REAL_TIMER_MS_MAX, leftMs - PRECISE_FINISH_MS));
+        return;
+      }
+      this.#finishing.add(timer);
+      this.#scheduleTurn();
+    };
+    wait();
+    return {
+      cancel: () => {
+        if (timeout !== undefined) clearTimeout(timeout);
+        this.#finishing.delete(timer);
+      },
+    };
+  }
+
+  sleep(delayMs: DurationMs, signal?: AbortSignal): Promise<void> {
+    return sleepOn(this, delayMs, signal);
+  }
+
+  /** One turn of the last stretch: nap if nothing is close, then call back whatever is due. */
+  readonly #finishTurn = (): void => {
+    this.#turn = undefined;
+    if (this.#finishing.size === 0) return;
+    let earliestMs = Number.POSITIVE_INFINITY;
+    for (const timer of this.#finishing) earliestMs = Math.min(earliestMs, timer.dueMs);
+    let nowMs = this.now();
+    if (earliestMs - nowMs > PRECISE_NAP_MS) {
+      Atomics.wait(NAP_CELL, 0, 0, Math.min(PRECISE_NAP_MS, earliestMs - nowMs - PRECISE_NAP_MS));
+      nowMs = this.now();
+    }
+    const due = [...this.#finishing].filter((t) => t.dueMs <= nowMs).sort((a, b) => a.dueMs - b.dueMs);
+    for (const timer of due) {
+      // An earlier callback may have cancelled it.
+      if (this.#finishing.delete(timer)) timer.callback();
+    }
+    if (this.#finishing.size > 0) this.#scheduleTurn();
+  };
+
+  #scheduleTurn(): void {
+    if (this.#turn === undefined) this.#turn = setImmediate(this.#finishTurn);
   }
 }
 

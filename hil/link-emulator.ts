@@ -105,6 +105,8 @@ export interface LinkEmulatorOptions {
   readonly plan: ContactPlan;
   readonly map: LinkMap;
   readonly clock: Clock;
+  /** The clock for timers that only start a transmission (link-pipe.ts); default `clock`. */
+  readonly transmitTimerClock?: Clock;
   readonly logger?: Logger;
   /** Per-link metrics are registered here when given. */
   readonly metrics?: MetricsRegistry;
@@ -185,6 +187,7 @@ export class LinkEmulator {
   readonly #plan: ContactPlan;
   readonly #map: LinkMap;
   readonly #clock: Clock;
+  readonly #transmitTimerClock: Clock;
   readonly #log: Logger;
   readonly #metrics: LinkMetrics | undefined;
   readonly #links: EmulatedLink[];
@@ -198,6 +201,7 @@ export class LinkEmulator {
     this.#plan = options.plan;
     this.#map = options.map;
     this.#clock = options.clock;
+    this.#transmitTimerClock = options.transmitTimerClock ?? options.clock;
     this.#log = (options.logger ?? silentLogger()).child({ component: 'link-emulator' });
     this.#metrics = options.metrics === undefined ? undefined : linkMetrics(options.metrics);
     for (const link of options.map.links) {
@@ -541,6 +545,7 @@ export class LinkEmulator {
     this.#metrics?.connectionsAccepted.inc(link.labels);
     const connection = new RelayConnection(link.mapped.target, socket, {
       clock: this.#clock,
+      transmitTimerClock: this.#transmitTimerClock,
       conditions: (direction) => this.#conditions(link, direction),
       jitterMs: this.#jitter,
       queueBytesMax: this.#map.queueBytesMax,
@@ -568,6 +573,7 @@ export class LinkEmulator {
 
 interface RelayConnectionOptions {
   readonly clock: Clock;
+  readonly transmitTimerClock: Clock;
   readonly conditions: (direction: Direction) => PipeConditions | undefined;
   readonly jitterMs: () => number;
   readonly queueBytesMax: number;
@@ -633,6 +639,7 @@ class RelayConnection {
   #pipe(direction: Direction, source: Socket): LinkPipe {
     return new LinkPipe({
       clock: this.#options.clock,
+      transmitTimerClock: this.#options.transmitTimerClock,
       source,
       conditions: () => this.#options.conditions(direction),
       jitterMs: this.#options.jitterMs,

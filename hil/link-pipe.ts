@@ -1,7 +1,7 @@
 // One direction of a relayed connection: bytes read from the source socket are transmitted at the
 // link's rate, travel for the light time (plus jitter and any extra delay), and are written to the
-// destination socket. Everything runs on the injected Clock: one timer per pipe, armed for the next
-// transmission or delivery.
+// destination socket. Everything runs on the injected Clock: two timers per pipe, one armed for the
+// next transmission, one for the next delivery.
 //
 // The model is a radio's, not a router's:
 // - Transmission serialises frames one after another: a frame of n bytes occupies the transmitter
@@ -11,6 +11,14 @@
 //   jitter, never before the frame ahead of it (TCP is a byte stream: jitter cannot reorder it).
 // - Frames are cut from what the source sent at most FRAME_MS of transmission long (1–64 KiB), so
 //   a slow link delivers a long write piece by piece, as a radio would.
+// - A frame's times start from the clock's reading when its bytes were read from the source, so a
+//   delivery is only as exact as the clock. RealClock counts whole milliseconds (Date.now()), which
+//   made deliveries up to 1 ms early, and its setTimeout wakes up to ~1 ms early or 2 ms late on
+//   libuv's whole-millisecond loop time; the program therefore gives the pipes common's
+//   PreciseRealClock (fractional readings; timers that spend their last 1.5 ms on the event loop's
+//   turns: 0.1–0.2 ms late at the median in the relay under load 5–7). The two socket hops (source →
+//   relay → destination) are not subtracted: on loopback they add 0.25–0.5 ms at the median
+//   (hil/README.md, "How exact it is").
 // Bounds: bytes waiting to be transmitted pause the source above `queueBytesMax` (TCP backpressure
 // reaches the sender) and resume it below half; bytes in flight above `inFlightBytesMax` stop the
 // transmitter; a destination that does not keep up (write returns false) stops delivery until it
@@ -24,10 +32,13 @@ const FRAME_MS = 4;
 const FRAME_BYTES_MIN = 1024;
 const FRAME_BYTES_MAX = 64 * 1024;
 /**
- * A frame due within this much is handled now. The Clock may count whole milliseconds (the real one
- * does), so "now" lies anywhere in [now, now + 1): half a millisecond is the unbiased guess.
+ * A frame due within this much is handled now: a timer that wakes a few microseconds before its
+ * due time need not sleep again. The program's clock (common's PreciseRealClock) reads fractions
+ * of a millisecond; on a clock that counts whole milliseconds (ScaledClock, RealClock) "now" is up
+ * to 1 ms behind the true time, so deliveries are never early there but up to 1 ms late (more when
+ * its timer wakes late).
  */
-const EARLY_MS = 0.5;
+const EARLY_MS = 0.05;
 
 /** What the link offers this direction at the moment a frame starts; undefined: nothing moves. */
 export interface PipeConditions {
@@ -40,6 +51,15 @@ export interface PipeConditions {
 
 export interface LinkPipeOptions {
   readonly clock: Clock;
+  /**
+   * The clock for timers that only start a transmission (default `clock`). The transmission
+   * schedule is absolute (`#txFreeAtMs`) and a frame's delivery time follows from it, so such a
+   * timer may wake late at no cost (unless by more than the light time, ~2 ms at worst on an idle
+   * RealClock): a cheaper, coarser clock serves. The program gives deliveries common's
+   * PreciseRealClock, whose last stretch before a timer is due costs CPU, and transmissions its
+   * RealClock.
+   */
+  readonly transmitTimerClock?: Clock;
   readonly source: Socket;
   readonly conditions: () => PipeConditions | undefined;
   /** Extra delay of one frame, ms (seeded jitter); 0 without jitter. */
@@ -49,6 +69,12 @@ export interface LinkPipeOptions {
   readonly onDelivered: (bytes: number) => void;
   /** Called once when the source ended and every byte was delivered (the destination was ended). */
   readonly onFinished: () => void;
+}
+
+/** One of a pipe's two timers: the next transmission's, the next delivery's. */
+interface PipeTimer {
+  handle: TimerHandle | undefined;
+  dueMs: number;
 }
 
 interface InFlight {
@@ -74,8 +100,8 @@ export class LinkPipe {
   #sourcePaused = false;
   #finished = false;
   #closed = false;
-  #timer: TimerHandle | undefined;
-  #timerDueMs = Number.POSITIVE_INFINITY;
+  readonly #transmitTimer: PipeTimer = { handle: undefined, dueMs: Number.POSITIVE_INFINITY };
+  readonly #deliveryTimer: PipeTimer = { handle: undefined, dueMs: Number.POSITIVE_INFINITY };
   #deliveredBytes = 0;
   #droppedBytes = 0;
 
@@ -119,8 +145,10 @@ export class LinkPipe {
     this.#inFlight.length = 0;
     this.#pendingBytes = 0;
     this.#inFlightBytes = 0;
-    this.#timer?.cancel();
-    this.#timer = undefined;
+    for (const timer of [this.#transmitTimer, this.#deliveryTimer]) {
+      timer.handle?.cancel();
+      timer.handle = undefined;
+    }
   }
 
   /** Moves whatever may move now and arms the timer for the next step; call after conditions change. */
@@ -241,23 +269,26 @@ export class LinkPipe {
   }
 
   #arm(nowMs: number, conditions: PipeConditions | undefined): void {
-    let dueMs = Number.POSITIVE_INFINITY;
     const frozen = conditions?.frozen === true;
     const canSend = conditions !== undefined && !frozen && conditions.rateBytesPerSec > 0;
-    if (canSend && this.#pendingBytes > 0 && this.#inFlightBytes < this.#options.inFlightBytesMax) dueMs = this.#txFreeAtMs;
+    const transmitDueMs = canSend && this.#pendingBytes > 0 && this.#inFlightBytes < this.#options.inFlightBytesMax ? this.#txFreeAtMs : Number.POSITIVE_INFINITY;
     const head = this.#inFlight[this.#inFlightHead];
-    if (head !== undefined && !frozen && !this.#destinationBlocked && this.#destination !== undefined) dueMs = Math.min(dueMs, head.deliverAtMs);
-    if (dueMs === this.#timerDueMs && this.#timer !== undefined) return;
-    this.#timer?.cancel();
-    this.#timer = undefined;
-    this.#timerDueMs = dueMs;
-    if (dueMs === Number.POSITIVE_INFINITY) return;
+    const deliveryDueMs = head !== undefined && !frozen && !this.#destinationBlocked && this.#destination !== undefined ? head.deliverAtMs : Number.POSITIVE_INFINITY;
     // Conditions that change with time (contact boundaries) are re-read on every step, so a pipe
     // that waits for nothing but a condition is woken by the link (pump), not by polling.
-    const delayMs = Math.max(0, dueMs - nowMs);
-    this.#timer = this.#options.clock.setTimer(delayMs as DurationMs, () => {
-      this.#timer = undefined;
-      this.#timerDueMs = Number.POSITIVE_INFINITY;
+    this.#armTimer(this.#transmitTimer, transmitDueMs, nowMs, this.#options.transmitTimerClock ?? this.#options.clock);
+    this.#armTimer(this.#deliveryTimer, deliveryDueMs, nowMs, this.#options.clock);
+  }
+
+  #armTimer(timer: PipeTimer, dueMs: number, nowMs: number, clock: Clock): void {
+    if (dueMs === timer.dueMs && timer.handle !== undefined) return;
+    timer.handle?.cancel();
+    timer.handle = undefined;
+    timer.dueMs = dueMs;
+    if (dueMs === Number.POSITIVE_INFINITY) return;
+    timer.handle = clock.setTimer(Math.max(0, dueMs - nowMs) as DurationMs, () => {
+      timer.handle = undefined;
+      timer.dueMs = Number.POSITIVE_INFINITY;
       this.pump();
     });
   }

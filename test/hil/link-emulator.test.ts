@@ -3,7 +3,7 @@
 // test at the end runs on the real clock with a generous tolerance.
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MetricsRegistry, OrbitfedError, RealClock, VirtualClock, unixMs, durationMs, type Clock } from '../../common/index.ts';
+import { MetricsRegistry, OrbitfedError, PreciseRealClock, RealClock, VirtualClock, unixMs, durationMs, type Clock } from '../../common/index.ts';
 import type { ContactPlan } from '../../contact-plans/index.ts';
 import { LinkEmulator, linkMapFromValue, type LinkMap, type LinkStatus } from '../../hil/index.ts';
 import { Client, contact, FarSide, GROUND, planOf, rigMap, SATELLITE, settle, waitFor } from './link-harness.ts';
@@ -26,13 +26,13 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function startRig(plan: ContactPlan, options: { echo?: boolean; halfOpen?: boolean; map?: (far: { ground: string; satellite: string }) => LinkMap; clock?: Clock } = {}): Promise<Rig> {
+async function startRig(plan: ContactPlan, options: { echo?: boolean; halfOpen?: boolean; map?: (far: { ground: string; satellite: string }) => LinkMap; clock?: Clock; transmitTimerClock?: Clock } = {}): Promise<Rig> {
   const ground = await FarSide.start({ echo: options.echo, halfOpen: options.halfOpen });
   const satellite = await FarSide.start({ echo: options.echo, halfOpen: options.halfOpen });
   const far = { ground: ground.address, satellite: satellite.address };
   const clock = options.clock ?? new VirtualClock(T0);
   const metrics = new MetricsRegistry();
-  const emulator = new LinkEmulator({ plan, map: options.map?.(far) ?? rigMap(far), clock, metrics });
+  const emulator = new LinkEmulator({ plan, map: options.map?.(far) ?? rigMap(far), clock, transmitTimerClock: options.transmitTimerClock, metrics });
   cleanups.push(async () => {
     await emulator.stop();
     await ground.stop();
@@ -253,6 +253,33 @@ describe('link emulator: light time and rate', () => {
     client.socket.destroy();
   });
 
+  it('arms the timers that only start a transmission on the transmit timer clock, deliveries on the main one', async () => {
+    // 10,000 B/s: 1 KiB frames of 102.4 ms each; 5,000 B leave by 500 ms and arrive by 1,000 ms.
+    const virtual = new VirtualClock(T0);
+    const transmitDuesMs: number[] = [];
+    const transmitTimerClock: Clock = {
+      now: () => virtual.now(),
+      setTimer: (delayMs, callback) => {
+        transmitDuesMs.push(virtual.now() + delayMs - T0);
+        return virtual.setTimer(delayMs, callback);
+      },
+      sleep: (delayMs, signal) => virtual.sleep(delayMs, signal),
+    };
+    const rig = await startRig(planOf([contact(GROUND, SATELLITE, 0, 60, 10_000, 0.5)]), { clock: virtual, transmitTimerClock });
+    const client = await Client.open(rig.uplink().listen);
+    await waitFor('the relay to connect', () => rig.satellite.sockets.length === 1);
+    await sendThrough(rig, client, Buffer.alloc(5000, 7));
+    await advance(rig, 999);
+    await settle();
+    expect(rig.satellite.received.length).toBeLessThan(5000);
+    await advance(rig, 1);
+    await waitFor('every byte to arrive', () => rig.satellite.received.length === 5000);
+    // Frame boundaries only: every transmit timer was due while the transmitter was still sending.
+    expect(transmitDuesMs.length).toBeGreaterThanOrEqual(3);
+    for (const dueMs of transmitDuesMs) expect(dueMs).toBeLessThanOrEqual(500);
+    client.socket.destroy();
+  });
+
   it('pauses the sender when the queue is full and resumes it as the link drains', async () => {
     const queueBytesMax = 16 * 1024;
     const rateBytesPerSec = 1_000_000;
@@ -377,6 +404,27 @@ describe('link emulator: configuration against the plan', () => {
 });
 
 describe('link emulator on the real clock', () => {
+  it('never delivers before the light time on the sub-millisecond clock the program uses', async () => {
+    const owltSec = 0.02;
+    const rig = await startRig(planOf([contact(GROUND, SATELLITE, 0, 3600, 1_000_000, owltSec)]), { clock: new PreciseRealClock(), transmitTimerClock: new RealClock() });
+    const client = await Client.open(rig.uplink().listen);
+    client.socket.setNoDelay(true);
+    await waitFor('the relay to connect', () => rig.satellite.sockets.length === 1);
+    let arrivedMs = 0;
+    rig.satellite.sockets[0]!.on('data', () => { arrivedMs = performance.now(); });
+    for (let i = 0; i < 20; i += 1) {
+      const before = rig.satellite.received.length;
+      const sentMs = performance.now();
+      client.socket.write('ping');
+      await waitFor('the bytes to arrive', () => rig.satellite.received.length === before + 4, 10_000);
+      // The relay reads the bytes after they were sent, so light time (less the pipe's 0.05 ms
+      // early margin) is a lower bound even on a busy machine.
+      expect(arrivedMs - sentMs).toBeGreaterThanOrEqual(owltSec * 1000 - 0.05);
+    }
+    client.socket.destroy();
+  });
+
+
   it('delivers about one light time later (generous tolerance: the machine is shared)', async () => {
     const owltSec = 0.1;
     const real = await startRig(planOf([contact(GROUND, SATELLITE, 0, 3600, 1_000_000, owltSec)]), { clock: new RealClock() });
