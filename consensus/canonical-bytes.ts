@@ -12,7 +12,7 @@
 // Decoding is strict: size cap before parsing, the strict reader, no trailing bytes, and the value
 // must re-encode to exactly the input (so a signed structure has one byte form, and what a
 // verifier hashes is what the signer signed).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { OrbitfedError } from '../common/index.ts';
 import { CborReader, encodeCbor, type CborErrorCodes, type CborValue } from '../dtn/index.ts';
 
@@ -58,7 +58,7 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export function sha256(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(bytes).digest());
+  return new Uint8Array(hash('sha256', bytes, 'buffer'));
 }
 
 /** How one canonical format reports its failures. */
@@ -76,11 +76,18 @@ export interface CanonicalFormat {
 }
 
 /**
- * Decodes one canonical value: size cap, `read` over the strict reader, nothing left over, and the
- * value re-encodes (through `encode`) to exactly the input. Throws OrbitfedError with the format's
- * codes.
+ * Decodes one canonical value: size cap, `read` over the strict reader, nothing left over, and, when
+ * `encode` is given, the value re-encodes to exactly the input. Throws OrbitfedError with the
+ * format's codes.
+ *
+ * The re-encoding may be left out for a format whose `read` takes every item through the strict
+ * reader's typed reads (shortest-form heads, definite lengths, valid UTF-8, no tags or floats) and
+ * checks every array's item count: then each item has one accepted byte form, the one the writer
+ * produces, so the input is the canonical encoding of what was read by construction. Receipts and
+ * ledger transactions do so (a validator decodes every transaction, and re-encoding was a third of
+ * the cost); test/consensus/receipt.test.ts pins the property on mutated inputs.
  */
-export function decodeCanonical<T>(bytes: Uint8Array, format: CanonicalFormat, read: (reader: CborReader) => T, encode: (value: T) => Uint8Array): T {
+export function decodeCanonical<T>(bytes: Uint8Array, format: CanonicalFormat, read: (reader: CborReader) => T, encode?: (value: T) => Uint8Array): T {
   if (bytes.length > format.bytesMax) {
     throw new OrbitfedError(format.codes.tooLarge, `${format.what} of ${bytes.length} bytes is larger than the ${format.bytesMax} accepted`);
   }
@@ -89,7 +96,7 @@ export function decodeCanonical<T>(bytes: Uint8Array, format: CanonicalFormat, r
   if (!reader.atEnd) {
     throw new OrbitfedError(format.codes.trailing, `${bytes.length - reader.offset} bytes after the ${format.what} at byte ${reader.offset}`);
   }
-  if (!bytesEqual(encode(value), bytes)) {
+  if (encode !== undefined && !bytesEqual(encode(value), bytes)) {
     throw new OrbitfedError(format.codes.malformed, `${format.what} does not re-encode to its own bytes (not in canonical form)`);
   }
   return value;

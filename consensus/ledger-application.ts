@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { OrbitfedError } from '../common/index.ts';
-import { txHashOf } from './ledger-application-hash.ts';
+import { txHashesOf } from './ledger-application-hash.ts';
 import type {
   Application, CommitResponse, ExecTxResult, FinalizeBlockRequest, FinalizeBlockResponse, InfoResponse, PrepareProposalRequest,
   PrepareProposalResponse, ProcessProposalRequest, ProcessProposalResponse,
@@ -39,7 +39,7 @@ export interface LedgerApplicationOptions {
   readonly verifySignature?: SignatureCheck;
 }
 
-export { txHashOf } from './ledger-application-hash.ts';
+export { txHashOf, txHashesOf } from './ledger-application-hash.ts';
 
 export class LedgerApplication implements Application {
   readonly #ledger: Ledger;
@@ -75,8 +75,9 @@ export class LedgerApplication implements Application {
   }
 
   processProposal(request: ProcessProposalRequest): ProcessProposalResponse {
+    const hashes = txHashesOf(request.block.txs);
     for (let i = 0; i < request.block.txs.length; i++) {
-      if (this.#decoded.decode(request.block.txs[i]!) === null) return { status: 'reject', reason: `transaction ${i} is not a ledger transaction` };
+      if (this.#decoded.decode(request.block.txs[i]!, hashes[i]) === null) return { status: 'reject', reason: `transaction ${i} is not a ledger transaction` };
     }
     return { status: 'accept' };
   }
@@ -90,7 +91,7 @@ export class LedgerApplication implements Application {
       const evidenceHash = new Uint8Array(createHash('sha256').update(evidenceBytes(this.#options.chainId, evidence)).digest());
       slashes.push({ kind: 'double-sign', nodeId, height: evidence.voteA.height, evidenceHash });
     }
-    const hashes = request.txHashes ?? block.txs.map(txHashOf);
+    const hashes = request.txHashes ?? txHashesOf(block.txs);
     assert.equal(hashes.length, block.txs.length, 'one hash per transaction');
     const decoded = block.txs.map((tx, i) => this.#decoded.decode(tx, hashes[i]));
     const applicable = decoded.filter((tx): tx is LedgerTransaction => tx !== null);

@@ -128,6 +128,9 @@ export const ENCODERS = {
   slaReport: (s: SlaReport): CborValue[] => [s.jobId, s.nodeId, s.reportedAtMs],
 };
 
+/** Heights between full counts of the pending escrows in `assertInvariants` (between them, the count is kept from the block's writes). */
+export const INVARIANTS_FULL_EVERY_BLOCKS = 100;
+
 export class LedgerState {
   readonly params: LedgerParams;
   height: number;
@@ -145,6 +148,12 @@ export class LedgerState {
   readonly feeAccountByCurrency = new Map<string, string>();
   readonly escrowAccountByCurrency = new Map<string, string>();
   readonly pendingEscrowIds = new Set<string>();
+  /**
+   * Σ amounts of pending escrows per currency as of the last fold, kept from the escrow table's own
+   * writes (not from balance movements), so that the escrow-account invariant is checked per block
+   * in O(escrows written), not O(pending escrows); null until the first full count.
+   */
+  #heldAtFold: Map<string, bigint> | null = null;
   /** jobId → escrowId (a job has one escrow, ever). */
   readonly escrowIdByJob = new Map<string, string>();
   /** Public key (hex) → its node and epoch, over all nodes and epochs. */
@@ -220,6 +229,7 @@ export class LedgerState {
 
   /** Folds the block's writes into the digests and returns the state hash. */
   commitBlock(): Uint8Array {
+    if (this.#heldAtFold !== null) this.#heldAtFold = this.#heldWithUnfoldedWrites(this.#heldAtFold);
     for (const table of this.tables()) table.foldWrites();
     return this.stateHash();
   }
@@ -234,6 +244,20 @@ export class LedgerState {
   /** The state hash with every digest computed from scratch (tests, snapshot verification). */
   recomputeStateHash(): Uint8Array {
     return this.#hashWith(this.tables().map((t) => t.recomputeDigest()));
+  }
+
+  /** `held` plus (sign 1) or minus (sign −1) what the escrow writes since the last fold changed in pending amounts, as a new map. */
+  #heldWithUnfoldedWrites(held: ReadonlyMap<string, bigint>, sign: 1n | -1n = 1n): Map<string, bigint> {
+    const result = new Map(held);
+    const add = (escrow: Escrow | undefined, amountSign: bigint): void => {
+      if (escrow?.status !== 'pending') return;
+      result.set(escrow.currency, (result.get(escrow.currency) ?? 0n) + sign * amountSign * escrow.amountMinor);
+    };
+    this.escrows.forEachUnfoldedWrite((_id, before, after) => {
+      add(before, -1n);
+      add(after, 1n);
+    });
+    return result;
   }
 
   #hashWith(digests: readonly Uint8Array[]): Uint8Array {
@@ -259,11 +283,29 @@ export class LedgerState {
       assert.equal(sums.get(supply.currency) ?? 0n, supply.supplyMinor, `currency ${supply.currency}: balances do not add up to the supply`);
     }
     for (const currency of sums.keys()) assert.ok(this.supplies.has(currency), `currency ${currency} has balances but no supply record`);
-    const held = new Map<string, bigint>();
-    for (const id of this.pendingEscrowIds) {
-      const escrow = this.escrows.get(id);
-      assert.ok(escrow !== undefined && escrow.status === 'pending');
-      held.set(escrow.currency, (held.get(escrow.currency) ?? 0n) + escrow.amountMinor);
+    // Every INVARIANTS_FULL_EVERY_BLOCKS heights (and at the first check after a start) the pending
+    // escrows are counted in full, and the count kept from the writes must agree with it.
+    let held: Map<string, bigint>;
+    if (this.#heldAtFold === null || this.height % INVARIANTS_FULL_EVERY_BLOCKS === 0) {
+      held = new Map<string, bigint>();
+      for (const id of this.pendingEscrowIds) {
+        const escrow = this.escrows.get(id);
+        assert.ok(escrow !== undefined && escrow.status === 'pending');
+        held.set(escrow.currency, (held.get(escrow.currency) ?? 0n) + escrow.amountMinor);
+      }
+      if (this.#heldAtFold === null) {
+        this.#heldAtFold = this.#heldWithUnfoldedWrites(held, -1n);
+      } else {
+        const kept = this.#heldWithUnfoldedWrites(this.#heldAtFold);
+        for (const currency of new Set([...held.keys(), ...kept.keys()])) {
+          assert.equal(kept.get(currency) ?? 0n, held.get(currency) ?? 0n, `pending escrows of ${currency}: the count kept from writes differs from the full count`);
+        }
+      }
+    } else {
+      held = this.#heldWithUnfoldedWrites(this.#heldAtFold);
+      this.escrows.forEachUnfoldedWrite((id, _before, after) => {
+        assert.equal(this.pendingEscrowIds.has(id), after?.status === 'pending', `escrow ${id}: the pending index disagrees with the table`);
+      });
     }
     for (const [currency, accountId] of this.escrowAccountByCurrency) {
       assert.equal(this.accounts.get(accountId)!.balanceMinor, held.get(currency) ?? 0n, `escrow account of ${currency} does not hold exactly its pending escrows`);

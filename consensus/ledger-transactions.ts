@@ -374,5 +374,6 @@ function readTransaction(reader: CborReader): LedgerTransaction {
  * receipt inside a settle-receipt transaction.
  */
 export function decodeTransaction(bytes: Uint8Array): LedgerTransaction {
-  return decodeCanonical(bytes, TRANSACTION_FORMAT, readTransaction, encodeTransaction);
+  // No re-encoding: readTransaction reads every item strictly and checks the item count (see decodeCanonical).
+  return decodeCanonical(bytes, TRANSACTION_FORMAT, readTransaction);
 }

@@ -6,10 +6,11 @@
 // workers feed while transactions wait in the mempool (signature-worker-pool.ts), so that
 // FinalizeBlock, on consensus's critical path, mostly finds them ready.
 //
-// Keyed by key and signature, holding the message, which a lookup compares byte for byte: a
-// signature replayed over other bytes is a miss, verified afresh. Both verdicts are kept (a forged
-// signature costs the slow fallback path, ~1.5 ms, which should not be paid twice either). Bounded:
-// at `entriesMax` the oldest entry is dropped, which only costs a later recomputation.
+// Keyed by the signature, holding the public key and the message, which a lookup compares byte for
+// byte: a signature replayed over other bytes or under another key is a miss, verified afresh (and
+// then remembered in place of the first). Both verdicts are kept (a forged signature costs the slow
+// fallback path, ~1.5 ms, which should not be paid twice either). Bounded: at `entriesMax` the
+// oldest entry is dropped, which only costs a later recomputation.
 import { ed25519Verify } from './ed25519.ts';
 
 export type SignatureCheck = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
@@ -17,16 +18,14 @@ export type SignatureCheck = (publicKey: Uint8Array, message: Uint8Array, signat
 /** Twice the mempool's default capacity: verdicts of waiting transactions survive until their block. */
 export const SIGNATURE_VERDICTS_MAX_DEFAULT = 100_000;
 
-const keyOf = (publicKey: Uint8Array, signature: Uint8Array): string =>
-  Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.length).toString('latin1') +
-  Buffer.from(signature.buffer, signature.byteOffset, signature.length).toString('latin1');
+const keyOf = (signature: Uint8Array): string => Buffer.from(signature.buffer, signature.byteOffset, signature.length).toString('latin1');
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
 }
 
 export class SignatureVerdicts {
-  readonly #entries = new Map<string, { readonly message: Uint8Array; readonly valid: boolean }>();
+  readonly #entries = new Map<string, { readonly publicKey: Uint8Array; readonly message: Uint8Array; readonly valid: boolean }>();
   readonly #entriesMax: number;
   #hits = 0;
   #misses = 0;
@@ -38,8 +37,8 @@ export class SignatureVerdicts {
 
   /** ed25519Verify's answer for these bytes: remembered, or computed now and remembered. */
   readonly verify: SignatureCheck = (publicKey, message, signature) => {
-    const entry = this.#entries.get(keyOf(publicKey, signature));
-    if (entry !== undefined && sameBytes(entry.message, message)) {
+    const entry = this.#entries.get(keyOf(signature));
+    if (entry !== undefined && sameBytes(entry.publicKey, publicKey) && sameBytes(entry.message, message)) {
       this.#hits++;
       return entry.valid;
     }
@@ -51,16 +50,16 @@ export class SignatureVerdicts {
 
   /** Remembers a verdict that ed25519Verify gave for exactly these bytes (in a worker, say). */
   record(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array, valid: boolean): void {
-    const key = keyOf(publicKey, signature);
+    const key = keyOf(signature);
     this.#entries.delete(key);
     if (this.#entries.size >= this.#entriesMax) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(key, { message, valid });
+    this.#entries.set(key, { publicKey, message, valid });
   }
 
   /** Whether a verdict for these bytes is remembered (it would be a hit). */
   has(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-    const entry = this.#entries.get(keyOf(publicKey, signature));
-    return entry !== undefined && sameBytes(entry.message, message);
+    const entry = this.#entries.get(keyOf(signature));
+    return entry !== undefined && sameBytes(entry.publicKey, publicKey) && sameBytes(entry.message, message);
   }
 
   get size(): number {

@@ -14,7 +14,8 @@
 // is hashed twice, not two thousand times.
 import assert from 'node:assert/strict';
 import { hash } from 'node:crypto';
-import { encodeCbor, type CborValue } from '../dtn/index.ts';
+import type { CborValue } from '../dtn/index.ts';
+import { encodeCborRecord } from './cbor-record-writer.ts';
 
 /** 256-bit sums kept as eight 32-bit words, most significant first (no bigint per entry). */
 const WORDS = 8;
@@ -117,6 +118,11 @@ export class DigestedTable<V> {
     if (!this.#before.has(key)) this.#before.set(key, this.#entries.get(key));
   }
 
+  /** Calls `visit` for each key written since the last fold: its value before the first write and now (undefined: absent). */
+  forEachUnfoldedWrite(visit: (key: string, before: V | undefined, after: V | undefined) => void): void {
+    for (const [key, before] of this.#before) visit(key, before, this.#entries.get(key));
+  }
+
   /** Folds the writes since the last fold into the digest. */
   foldWrites(): void {
     for (const [key, before] of this.#before) {
@@ -145,7 +151,7 @@ export class DigestedTable<V> {
 
   /** CBOR [key, …value]: what the digest hashes and what a snapshot stores. */
   entryBytes(key: string, value: V): Uint8Array {
-    return encodeCbor([key, ...this.#encode(value)]);
+    return encodeCborRecord([key, ...this.#encode(value)]);
   }
 
   #hash(entryBytes: Uint8Array): Uint8Array {

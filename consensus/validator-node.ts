@@ -25,7 +25,7 @@ import type { ChainStore } from './chain-store.ts';
 import type { ValidatorMessage } from './consensus-codec.ts';
 import { DecodedTransactions } from './decoded-transactions.ts';
 import { misbehaviorOf } from './evidence.ts';
-import { LedgerApplication, txHashOf, type LedgerApplicationOptions } from './ledger-application.ts';
+import { LedgerApplication, txHashOf, txHashesOf, type LedgerApplicationOptions } from './ledger-application.ts';
 import { Ledger } from './ledger.ts';
 import { Mempool, type MempoolAdmission, type MempoolLimits } from './mempool.ts';
 import { receiptSigningBytes } from './receipt.ts';
@@ -440,7 +440,7 @@ export class ValidatorNode {
     const app = this.#app!;
     const clock = this.#deps.clock;
     const decidedMs = clock.now();
-    const hashes = block.txs.map(txHashOf);
+    const hashes = txHashesOf(block.txs);
     const response = app.finalizeBlock({ block, blockId, misbehavior: this.#misbehavior(block), txHashes: hashes });
     const executedMs = clock.now();
     this.#deps.chainStore.append({ height, blockId, block, commit, appHash: response.appHash });

@@ -9,6 +9,8 @@ import {
   decodeSignedReceipt, encodeSignedReceipt, makeReceipt, RECEIPT_BYTES_MAX, RECEIPT_VALIDITY_MS_DEFAULT, RECEIPT_VALIDITY_MS_MAX,
   receiptKey, receiptSigningBytes, signReceipt, verifyReceipt, type ReceiptCheckContext, type ReceiptSignerKey, type SignedReceipt, type UsageReceipt,
 } from '../../consensus/receipt.ts';
+import { decodeTransaction, encodeTransaction, type LedgerTransaction } from '../../consensus/ledger-transactions.ts';
+import { seededRng } from '../../common/index.ts';
 import { CHAIN_ID, HOUR_MS, seedOf, T0_MS, USAGE } from './ledger-world.ts';
 
 const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
@@ -94,6 +96,68 @@ describe('receipt bytes', () => {
     const shortSignature = encodeSignedReceipt({ receipt: receiptOf(), signature: new Uint8Array(64) });
     const cut = Uint8Array.from([...shortSignature.subarray(0, shortSignature.length - 66), 0x58, 63, ...new Uint8Array(63)]);
     expect(codeOf(() => decodeSignedReceipt(cut))).toBe('ORBITFED_RECEIPT_INVALID');
+  });
+
+  it('gives a decoded receipt the same signing bytes as the receipt it was made from (cut from the wire bytes, not encoded again)', () => {
+    const rng = seededRng(6);
+    const bits = (n: number): bigint => BigInt(Math.floor(rng() * 2 ** 30)) << BigInt(Math.max(0, n - 30));
+    for (let i = 0; i < 300; i++) {
+      const made = makeReceipt({
+        chainId: i % 2 === 0 ? CHAIN_ID : `chain-${'x'.repeat(i % 44)}`, nodeId: `node-${'n'.repeat(i % 60)}`, keyEpoch: Math.floor(rng() * 2 ** 32),
+        sequence: Math.floor(rng() * Number.MAX_SAFE_INTEGER), jobId: `job-${i}`,
+        usage: { cpuMs: Math.floor(rng() * 2 ** 40), memoryByteSeconds: bits(64), diskByteSeconds: bits(i % 65), gpuMs: i, egressBytes: bits(i % 40) },
+        amountMinor: bits(i % 63), currency: i % 3 === 0 ? 'EUR' : 'USDC', createdAtMs: (T0_MS + i * 997) as UnixMs,
+      });
+      const decoded = decodeSignedReceipt(encodeSignedReceipt(signReceipt(made, SEED)));
+      expect(toHex(receiptSigningBytes(decoded.receipt))).toBe(toHex(receiptSigningBytes(made)));
+    }
+    console.log('seed 6');
+  });
+
+  it('decodes to frozen values, so the signing bytes remembered with a receipt stay its own', () => {
+    const decoded = decodeSignedReceipt(encodeSignedReceipt(signReceipt(receiptOf(), SEED)));
+    expect(Object.isFrozen(decoded) && Object.isFrozen(decoded.receipt) && Object.isFrozen(decoded.receipt.usage)).toBe(true);
+    expect(toHex(receiptSigningBytes(decoded.receipt))).toBe(toHex(receiptSigningBytes(receiptOf())));
+  });
+
+  it('accepts only bytes that are the canonical encoding of what they decode to (why decoding need not encode again)', () => {
+    // Receipts and ledger transactions are decoded without re-encoding (canonical-bytes.ts): the
+    // strict reader must accept no second byte form of any value. Mutated encodings of valid ones:
+    // whatever decodes must encode back to exactly those bytes.
+    const rng = seededRng(11);
+    const receipt = encodeSignedReceipt(signReceipt(receiptOf({ usage: { ...USAGE, memoryByteSeconds: 2n ** 40n } }), SEED));
+    const txs = [
+      encodeTransaction({ kind: 'settle-receipt', receipt: decodeSignedReceipt(receipt) }),
+      encodeTransaction({ kind: 'escrow-open', escrowId: 'e-1', jobId: 'j-1', tenantAccountId: 'tenant-a', providerAccountId: 'sat-1-earnings', amountMinor: 70_000n, deadlineMs: T0_MS }),
+      encodeTransaction({ kind: 'transfer', transferId: 't-1', debitAccountId: 'tenant-a', creditAccountId: 'tenant-b', amountMinor: 5n }),
+    ];
+    let decodedMutants = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const original = i % 4 === 0 ? receipt : txs[i % 3]!;
+      const mutant = Uint8Array.from(original);
+      for (let k = 1 + Math.floor(rng() * 2); k > 0; k--) mutant[Math.floor(rng() * mutant.length)] = Math.floor(rng() * 256);
+      if (i % 4 === 0) {
+        let decoded: SignedReceipt;
+        try {
+          decoded = decodeSignedReceipt(mutant);
+        } catch {
+          continue;
+        }
+        decodedMutants++;
+        expect(toHex(encodeSignedReceipt(decoded))).toBe(toHex(mutant));
+      } else {
+        let decoded: LedgerTransaction;
+        try {
+          decoded = decodeTransaction(mutant);
+        } catch {
+          continue;
+        }
+        decodedMutants++;
+        expect(toHex(encodeTransaction(decoded))).toBe(toHex(mutant));
+      }
+    }
+    expect(decodedMutants).toBeGreaterThan(1000);
+    console.log(`seed 11: ${decodedMutants} mutants decoded, each to its own canonical bytes`);
   });
 
   it('refuses to make a receipt with a field out of range, naming the field', () => {

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ed25519Signer, ed25519Verify } from '../../consensus/ed25519.ts';
 import { SignatureVerdicts } from '../../consensus/signature-verdicts.ts';
-import { SignatureWorkerPool, type SignatureJob } from '../../consensus/signature-worker-pool.ts';
+import { packJobs, SignatureWorkerPool, unpackJobs, type SignatureJob } from '../../consensus/signature-worker-pool.ts';
 import { seedOf } from './ledger-world.ts';
 
 const signer = ed25519Signer(seedOf('signature-verdicts'));
@@ -44,6 +44,16 @@ describe('signature verdicts (each signature verified once per validator)', () =
     expect(verdicts.stats).toEqual({ hits: 0, misses: 2 });
   });
 
+  it('verifies afresh a remembered signature presented under another key (and refuses it)', () => {
+    const verdicts = new SignatureVerdicts();
+    const good = job(5);
+    verdicts.record(good.publicKey, good.message, good.signature, true);
+    const otherKey = ed25519Signer(seedOf('another node')).publicKey;
+    expect(verdicts.has(otherKey, good.message, good.signature)).toBe(false);
+    expect(verdicts.verify(otherKey, good.message, good.signature)).toBe(false);
+    expect(verdicts.stats).toEqual({ hits: 0, misses: 1 });
+  });
+
   it('keeps at most entriesMax verdicts, dropping the oldest', () => {
     const verdicts = new SignatureVerdicts(3);
     const jobs = [0, 1, 2, 3].map(job);
@@ -80,6 +90,27 @@ describe('signature worker pool (real worker threads)', () => {
     expect(heard.size).toBe(50);
     jobs.forEach((j, i) => expect(heard.get(i), `job ${i}`).toBe(ed25519Verify(j.publicKey, j.message, j.signature)));
     expect([...heard.values()].filter((v) => !v).length).toBe(7);
+  });
+
+  it('sends a batch as one packed buffer that unpacks to the same jobs', () => {
+    const jobs = [job(1), forged(2), { ...job(3), message: new Uint8Array(0) }, { ...job(4), message: new Uint8Array(65_535).fill(7) }];
+    const packed = packJobs(jobs);
+    expect(packed.length).toBe(jobs.reduce((sum, j) => sum + 32 + 64 + 2 + j.message.length, 0));
+    const unpacked = unpackJobs(packed, jobs.length);
+    unpacked.forEach((j, i) => {
+      expect(Buffer.from(j.publicKey).equals(jobs[i]!.publicKey)).toBe(true);
+      expect(Buffer.from(j.signature).equals(jobs[i]!.signature)).toBe(true);
+      expect(Buffer.from(j.message).equals(jobs[i]!.message)).toBe(true);
+    });
+  });
+
+  it('leaves to FinalizeBlock, without a verdict, jobs that do not fit a packed batch (a key or signature of another length, a message above 64 KiB)', async () => {
+    pool = new SignatureWorkerPool();
+    pool.start();
+    const misfits = [{ ...job(1), publicKey: new Uint8Array(31) }, { ...job(2), signature: new Uint8Array(65) }, { ...job(3), message: new Uint8Array(65_536) }];
+    const jobs = [job(0), ...misfits, job(4)];
+    const heard = await checkAll(pool, jobs);
+    expect([...heard.entries()].sort(([a], [b]) => a - b)).toEqual([[0, true], [4, true]]);
   });
 
   it('hands verdicts over batch by batch, and skips the jobs the caller has verdicts for by then', async () => {
