@@ -11,25 +11,40 @@ const COMPILE_CACHE_DIR = join(tmpdir(), 'node-compile-cache');
 
 /**
  * The orbital agent runs on a flight computer, where resident memory is the budget (orbital/README.md,
- * "Memory and start-up"). Two things can only be chosen before Node starts, so this process replaces
- * itself (execve: the same pid, the same standard streams) with one that has them:
+ * "Memory and start-up", has what each of these measured). These can only be chosen before Node
+ * starts, so this process replaces itself (execve: the same pid, the same standard streams) with one
+ * that has them:
  * - NODE_COMPILE_CACHE set from the first module on: with the cache warm, Node never loads its
  *   TypeScript stripper (a WebAssembly module of ~17 MB resident), which enableCompileCache() below
  *   cannot avoid because this very file is stripped before it runs;
  * - a young generation of 2 × 1 MiB instead of V8's 2 × 16 MiB (`--max-semi-space-size`): the agent's
- *   allocations are small and short-lived, and its idle heap then stays near what it uses.
- * Flags given to node by the caller are kept (a caller's own --max-semi-space-size comes later, so it
- * wins); ORBITFED_AGENT_NODE_FLAGS=off turns this off (run in the calling process as it is).
+ *   allocations are small and short-lived, and its idle heap then stays near what it uses;
+ * - no optimising compilers (`--no-opt`: TurboFan, `--no-maglev`): an agent at rest runs little code,
+ *   and what the compilers are made of is ~7 MB of the node binary's pages that the process otherwise
+ *   touches and keeps; the interpreter and Sparkplug run everything, for more CPU per bundle;
+ * - V8's choices that favour size over speed (`--optimize-for-size`, as Chrome on small devices):
+ *   ~1.6 MB less at rest, and no slower on the agent's work in our measurements;
+ * - one V8 platform worker (`--v8-pool-size=1`) instead of one per core: its concurrent GC and
+ *   compile threads have little to do without the optimising compilers;
+ * - one glibc malloc arena (MALLOC_ARENA_MAX=1): every thread that allocates otherwise gets its own;
+ * - cbor-x without its native addon (CBOR_NATIVE_ACCELERATION_DISABLED): no native addons on the node
+ *   (ARCHITECTURE.md), and dtn/ decodes CBOR itself, so the addon would only be loaded and mapped.
+ * Flags given to node by the caller are kept and come later, so they win (`--opt --maglev` turn the
+ * compilers back on); variables the caller set are kept. ORBITFED_AGENT_NODE_FLAGS=off turns this off (run in the
+ * calling process as it is). Not chosen (measured): `--jitless` / `--lite-mode` (no WebAssembly, so
+ * no TypeScript stripper: a cold compile cache could not start), `--max-old-space-size` (no resident
+ * gain; with 16 MB starts died), `--single-threaded`, UV_THREADPOOL_SIZE (no gain).
  */
 const AGENT_COMMAND = 'orbital-agent';
-const AGENT_NODE_FLAGS = ['--max-semi-space-size=1'];
+const AGENT_NODE_FLAGS = ['--max-semi-space-size=1', '--no-opt', '--no-maglev', '--optimize-for-size', '--v8-pool-size=1'];
+const AGENT_ENV_DEFAULTS: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1', CBOR_NATIVE_ACCELERATION_DISABLED: 'true' };
 const RELAUNCHED_ENV = 'ORBITFED_AGENT_RELAUNCHED';
 
 if (process.argv[2] === AGENT_COMMAND && process.env[RELAUNCHED_ENV] === undefined && process.env.ORBITFED_AGENT_NODE_FLAGS !== 'off'
   && typeof process.execve === 'function') {
   try {
     process.execve(process.execPath, [process.execPath, ...AGENT_NODE_FLAGS, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-      ...process.env, [RELAUNCHED_ENV]: '1', NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? COMPILE_CACHE_DIR,
+      ...AGENT_ENV_DEFAULTS, ...process.env, [RELAUNCHED_ENV]: '1', NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? COMPILE_CACHE_DIR,
     });
   } catch (error) {
     // execve returns only when it failed: the agent runs here, as it is, rather than not at all.

@@ -39,22 +39,10 @@ export type {
 } from './consensus-simulation.ts';
 export { runConsensusSimulation } from './consensus-simulation.ts';
 
-// Identity (one ed25519 rule: ZIP 215), canonical signed bytes, usage receipts and the ledger.
-export type { Ed25519KeyPair, Ed25519Signer, PublicKeyCheck, PublicKeyRefusal } from './ed25519.ts';
-export {
-  checkPublicKeyForRegistration, ed25519KeyPairFromSeed, ed25519PublicKeyFromSeed, ed25519SeedFromRng, ed25519Sign, ed25519Signer,
-  ed25519Verify, ED25519_MESSAGE_BYTES_MAX, ED25519_SIGNATURE_BYTES, PUBLIC_KEY_CACHE_ENTRIES_MAX, randomEd25519Seed,
-} from './ed25519.ts';
-export type { CanonicalFormat } from './canonical-bytes.ts';
-export { bytesEqual, CHAIN_ID_PATTERN, checkChainId, decodeCanonical, DOMAIN_TAG_PATTERN, sha256, SIGNING_DOMAINS, signingBytes } from './canonical-bytes.ts';
-export { AMOUNT_MINOR_MAX, CURRENCY_PATTERN, ID_PATTERN } from './identifiers.ts';
-export type {
-  NewReceipt, ReceiptCheckContext, ReceiptRejection, ReceiptSignerKey, ReceiptVerdict, ResourceUsage, SignedReceipt, UsageReceipt,
-} from './receipt.ts';
-export {
-  decodeSignedReceipt, encodeSignedReceipt, KEY_EPOCH_MAX, makeReceipt, RECEIPT_BYTES_MAX, RECEIPT_FORMAT_VERSION, RECEIPT_VALIDITY_MS_DEFAULT,
-  RECEIPT_VALIDITY_MS_MAX, receiptKey, receiptSigningBytes, signReceipt, validateReceipt, verifyReceipt,
-} from './receipt.ts';
+// Identity (one ed25519 rule: ZIP 215), canonical signed bytes, usage receipts and key files: what
+// nodes need too, so node.ts (a second public entry, without the validator side) lists them once.
+export * from './node.ts';
+// The ledger.
 export type { BlockResult } from './ledger.ts';
 export { Ledger } from './ledger.ts';
 export type { LedgerLimits, LedgerParams } from './ledger-params.ts';

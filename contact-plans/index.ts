@@ -21,18 +21,10 @@ export { findPasses, owltSecForRangeKm } from './passes.ts';
 export type { ParallelOptions, PassSearchSummary } from './pass-search.ts';
 export { searchPasses, PASS_THREADS_MAX } from './pass-search.ts';
 export type { TimeWindow } from './trajectory.ts';
-export type { Contact, ContactPlanData, PlanNode } from './contact-plan.ts';
-export { ContactPlan, PLAN_CONTACTS_MAX, PLAN_WRITE_CHUNK_CONTACTS } from './contact-plan.ts';
 export type { DefaultRates, PlanBuildInput, SatelliteWindow, SatelliteWindowColumns, TerrestrialLink } from './plan-builder.ts';
 export { buildContactPlan, DEFAULT_RATES, groundMesh, satelliteIpn, SATELLITE_IPN_BASE, stationIpn } from './plan-builder.ts';
-export type { PlanFormat, PlanLoadOptions } from './plan-file.ts';
-export { detectPlanFormat, formatContactPlan, formatContactPlanChunks, loadContactPlanFile, parseContactPlanText } from './plan-file.ts';
-export { formatIonContactPlan, parseIonContactPlan } from './ion-contact-plan.ts';
-export { formatHdtnContactPlan, parseHdtnContactPlan } from './hdtn-contact-plan.ts';
-export { ContactPlanJsonSchema, formatContactPlanJson, parseContactPlanJson } from './plan-json.ts';
-export type { BookableContacts } from './contact-bookings.ts';
-export { ContactBookings } from './contact-bookings.ts';
-export type { Route, RouteHop, RouteQuery } from './cgr.ts';
-export { bestRoute, compareRoutes, findRoutes, LABEL_EXPANSIONS_MAX, LABELS_MAX, ROUTES_MAX } from './cgr.ts';
+// The plan model, its file formats, bookings and routing (plan.ts, a second public entry without
+// element sets, SGP4 and pass searches).
+export * from './plan.ts';
 export type { IslParallelOptions, IslRow, IslSearchOptions, IslSearchResult } from './isl.ts';
 export { findIslWindows, IslFlags, IslTable, searchIslWindows, ISL_GRAZING_ALTITUDE_KM_DEFAULT, ISL_MAX_RANGE_KM_DEFAULT } from './isl.ts';

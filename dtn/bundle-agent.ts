@@ -61,7 +61,7 @@
 // from a peer are queued at normal priority.
 import assert from 'node:assert/strict';
 import { durationMs, OrbitfedError, unixMs, type Clock, type DurationMs, type TimerHandle, type UnixMs } from '../common/index.ts';
-import { ContactBookings, type ContactPlan } from '../contact-plans/index.ts';
+import { ContactBookings, type ContactPlan } from '../contact-plans/plan.ts';
 import { adminRecordBundle, adminRecordOf, STATUS_REPORT_REASON, statusReportAbout, type BundleStatusReport, type StatusTimes } from './admin-record.ts';
 import { bundleKey, CRC_NONE, findBlock, makeBundle, NO_BLOCK_FLAGS, NO_BUNDLE_FLAGS, nextBlockNumber, type Bundle, type HopCountBlock, type PrimaryBlock } from './bundle.ts';
 import { decodeBundle, decodeBundleDetailed, encodeBundle, type BundleDecodeLimits } from './bundle-codec.ts';

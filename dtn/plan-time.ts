@@ -7,7 +7,7 @@
 // contact 17 open" would route by one and transmit by the other.
 //   planSec = (unixMs − epochMs) / 1000
 import { OrbitfedError, type UnixMs } from '../common/index.ts';
-import type { ContactPlan } from '../contact-plans/index.ts';
+import type { ContactPlan } from '../contact-plans/plan.ts';
 
 /** Where a plan's time 0 sits on the Clock. */
 export interface PlanTimeBase {

@@ -22,7 +22,7 @@
 // books only its own traffic, so a neighbour may believe in a route back through us that we know is
 // full, and without the exclusion the bundle bounces between us until its hop limit deletes it.
 import assert from 'node:assert/strict';
-import { bestRoute, type ContactBookings, type ContactPlan, type Route } from '../contact-plans/index.ts';
+import { bestRoute, type ContactBookings, type ContactPlan, type Route } from '../contact-plans/plan.ts';
 
 /** How many sizes the search for the largest routable fragment tries at most. */
 export const FRAGMENT_SEARCH_STEPS_MAX = 16;

@@ -22,7 +22,7 @@
 // Everything is bounded: windows per link, transfers in progress per link, bundle size.
 import assert from 'node:assert/strict';
 import { OrbitfedError, type Clock, type DurationMs, type TimerHandle } from '../common/index.ts';
-import type { ContactPlan } from '../contact-plans/index.ts';
+import type { ContactPlan } from '../contact-plans/plan.ts';
 import type { BundleHandler, BundleVerdict, ConvergenceLayer, PeerAddress, SendOptions } from './convergence-layer.ts';
 import { transmissionMs } from './contact-pacing.ts';
 

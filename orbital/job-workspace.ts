@@ -10,7 +10,7 @@
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256 } from '../consensus/index.ts';
+import { sha256 } from '../consensus/node.ts';
 
 export const INPUT_FILE = 'input';
 export const RESULT_FILE = 'result';

@@ -38,8 +38,8 @@
 // running jobs, pruning of finished assignments, outbox retries. Contact plan updates (service 6)
 // are verified, parsed, written durably, then applied at once (BundleAgent.setPlan).
 import { OrbitfedError, type Clock, type CounterMetric, type GaugeMetric, type Logger, type MetricsRegistry, type TimerHandle, type UnixMs, durationMs, silentLogger } from '../common/index.ts';
-import { ContactPlan, parseContactPlanText } from '../contact-plans/index.ts';
-import { makeReceipt, sha256, signReceipt, encodeSignedReceipt, type Ed25519Signer } from '../consensus/index.ts';
+import { ContactPlan, parseContactPlanText } from '../contact-plans/plan.ts';
+import { makeReceipt, sha256, signReceipt, encodeSignedReceipt, type Ed25519Signer } from '../consensus/node.ts';
 import { BUNDLE_PRIORITY, planTimeBaseOf, type BundleAgent, type Delivery } from '../dtn/index.ts';
 import type { WorkloadResult, WorkloadRuntime, WorkloadSpec } from '../runtime/index.ts';
 import { MEMORY_BYTES_MIN, OUTPUT_BYTES_MAX } from '../runtime/index.ts';

@@ -6,7 +6,7 @@ import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { CRON_EXPRESSION_LENGTH_MAX, LOG_LEVELS, loadConfigFile, OrbitfedError, parseCronExpression, type CronSchedule } from '../common/index.ts';
-import { CHAIN_ID_PATTERN, checkPublicKeyForRegistration, ID_PATTERN, readKeyFile, RECEIPT_VALIDITY_MS_MAX } from '../consensus/index.ts';
+import { CHAIN_ID_PATTERN, checkPublicKeyForRegistration, ID_PATTERN, readKeyFile, RECEIPT_VALIDITY_MS_MAX } from '../consensus/node.ts';
 import { BUNDLE_SIZE_BYTES_MAX_DEFAULT, parseEid, parseHostPort } from '../dtn/index.ts';
 import { DOCKER_OWNER_PATTERN, dockerOwnerOf } from '../runtime/index.ts';
 import { JOB_PROTOCOL_LIMITS, SERVICE_NUMBERS } from '../scheduler/node-protocol.ts';

@@ -5,7 +5,7 @@
 // its issue time and epoch: updates apply only when newer than this.
 import { existsSync } from 'node:fs';
 import { OrbitfedError, readBoundedTextFile, replaceFileDurably } from '../common/index.ts';
-import { ContactPlan, loadContactPlanFile, parseContactPlanText } from '../contact-plans/index.ts';
+import { ContactPlan, loadContactPlanFile, parseContactPlanText } from '../contact-plans/plan.ts';
 import { JOB_PROTOCOL_LIMITS } from '../scheduler/node-protocol.ts';
 
 export const PLAN_STATE_FILE = 'contact-plan.json';

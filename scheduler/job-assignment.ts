@@ -43,7 +43,7 @@ import { OrbitfedError } from '../common/index.ts';
 import {
   AMOUNT_MINOR_MAX, CURRENCY_PATTERN, decodeCanonical, ed25519Sign, ed25519Verify, ID_PATTERN, sha256, SIGNING_DOMAINS, signingBytes,
   checkChainId, bytesEqual, type CanonicalFormat, type Ed25519Signer,
-} from '../consensus/index.ts';
+} from '../consensus/node.ts';
 import { encodeCbor, parseEid, type CborReader, type CborValue } from '../dtn/index.ts';
 
 export const JOB_PROTOCOL_VERSION = 1;

@@ -31,6 +31,10 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
 const EXTRA_PUBLIC_ENTRIES: ReadonlySet<string> = new Set([
   // The scheduler ↔ node protocol without placement, the job store, the REST API and its configuration.
   'scheduler/node-protocol.ts',
+  // Receipts, signing, canonical bytes and key files without Tendermint, the ledger and the validator.
+  'consensus/node.ts',
+  // The plan model, its formats, bookings and CGR without SGP4, element sets and stations.
+  'contact-plans/plan.ts',
 ]);
 /** Folders outside the product: they may import anything, internals included. */
 const UNCHECKED = new Set(['test', 'bench', 'node_modules', '.git']);
