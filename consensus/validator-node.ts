@@ -114,6 +114,9 @@ export interface CommittedBlockInfo {
 }
 
 const COMMITS_PER_REQUEST = 8;
+/** Catch-up requests after a start, CATCH_UP_RETRY_MS apart, until the first decision past the stored chain. */
+const CATCH_UP_REQUESTS_MAX = 8;
+const CATCH_UP_RETRY_MS = 200;
 export const PROPOSAL_TXS_MAX_DEFAULT = 2000;
 const PENDING_COMMITS_MAX = 64;
 const TX_WAITERS_MAX = 200_000;
@@ -238,7 +241,7 @@ export class ValidatorNode {
     this.#run({ kind: 'start' });
     // A restarted validator is usually behind: ask everyone for what follows our chain now rather
     // than after the core notices it is stalled (two gossip ticks). Peers without it answer nothing.
-    if (store.height > 0) this.#deps.transport.broadcast({ kind: 'commit-request', height });
+    if (store.height > 0) this.#requestCatchUp(height, CATCH_UP_REQUESTS_MAX);
     this.#scheduleGossipTick();
   }
 
@@ -387,6 +390,18 @@ export class ValidatorNode {
     });
     this.#timers.add(timer);
     return timer;
+  }
+
+  /**
+   * Asks every peer for the commits from `height` on, again every CATCH_UP_RETRY_MS until this
+   * validator decides past it (at most `attempts` times): the first request leaves while the
+   * connections to the peers are still being made, and a failed dial drops what was queued, which
+   * left a restarted validator waiting a second or two for the core to notice it was behind.
+   */
+  #requestCatchUp(height: number, attempts: number): void {
+    if (!this.#running || this.#core === null || this.#core.height > height || attempts <= 0) return;
+    this.#deps.transport.broadcast({ kind: 'commit-request', height });
+    this.#after(CATCH_UP_RETRY_MS, () => this.#requestCatchUp(height, attempts - 1));
   }
 
   #scheduleGossipTick(): void {
