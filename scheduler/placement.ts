@@ -418,6 +418,8 @@ interface Outcome {
 
 /** Max-heap entry: a candidate with an upper bound of its score, or its exact evaluation. */
 interface Entry {
+  /** Index of the candidate among the decision's survivors. */
+  readonly k: number;
   readonly key: number;
   readonly candidate: Candidate;
   readonly arrivalSec: number;
@@ -427,60 +429,105 @@ interface Entry {
   readonly exact: Evaluated | undefined;
 }
 
-function before(a: Entry, b: Entry): boolean {
-  if (a.key !== b.key) return a.key > b.key;
-  if ((a.exact !== undefined) !== (b.exact !== undefined)) return a.exact !== undefined;
-  return a.candidate.id < b.candidate.id;
-}
-
+/**
+ * Max-heap of entries, at most one per survivor (index k into the survivors: settled once, and
+ * popped before it is pushed again, refined or exact). Each entry's fields live in arrays indexed
+ * by k and the heap orders the k's: a settled node costs no object (thousands are settled for a
+ * job without sovereignty rules, most never looked at again). Order: higher key first, then exact
+ * before bound, then the smaller node id.
+ */
 class EntryHeap {
-  #items: Entry[] = [];
+  readonly #survivors: readonly Candidate[];
+  readonly #key: Float64Array;
+  readonly #arrivalSec: Float64Array;
+  readonly #startMs: Float64Array;
+  readonly #refined: Uint8Array;
+  readonly #exact: (Evaluated | undefined)[];
+  readonly #items: Int32Array;
+  #size = 0;
+
+  constructor(survivors: readonly Candidate[]) {
+    const n = survivors.length;
+    this.#survivors = survivors;
+    this.#key = new Float64Array(n);
+    this.#arrivalSec = new Float64Array(n);
+    this.#startMs = new Float64Array(n);
+    this.#refined = new Uint8Array(n);
+    this.#exact = new Array<Evaluated | undefined>(n);
+    this.#items = new Int32Array(n);
+  }
 
   get size(): number {
-    return this.#items.length;
+    return this.#size;
   }
 
+  /** The top entry (a fresh object: only the few entries that come to the top are made into one). */
   peek(): Entry {
-    return this.#items[0]!;
+    const k = this.#items[0]!;
+    return {
+      k, key: this.#key[k]!, candidate: this.#survivors[k]!, arrivalSec: this.#arrivalSec[k]!, startMs: this.#startMs[k]!, refined: this.#refined[k] === 1,
+      exact: this.#exact[k],
+    };
   }
 
-  push(entry: Entry): void {
+  /** Pushes survivor k's entry, given by its fields. */
+  pushAt(k: number, key: number, arrivalSec: number, startMs: number, refined: boolean, exact: Evaluated | undefined): void {
+    assert.ok(this.#size < this.#items.length, 'one heap entry per survivor');
+    this.#key[k] = key;
+    this.#arrivalSec[k] = arrivalSec;
+    this.#startMs[k] = startMs;
+    this.#refined[k] = refined ? 1 : 0;
+    this.#exact[k] = exact;
     const items = this.#items;
-    items.push(entry);
-    let i = items.length - 1;
+    let i = this.#size++;
     while (i > 0) {
       const up = (i - 1) >> 1;
-      if (!before(entry, items[up]!)) break;
+      if (!this.#before(k, items[up]!)) break;
       items[i] = items[up]!;
       i = up;
     }
-    items[i] = entry;
+    items[i] = k;
   }
 
-  pop(): Entry {
+  pop(): void {
     const items = this.#items;
-    const top = items[0]!;
-    const last = items.pop()!;
-    if (items.length > 0) {
-      let i = 0;
-      for (;;) {
-        let child = 2 * i + 1;
-        if (child >= items.length) break;
-        if (child + 1 < items.length && before(items[child + 1]!, items[child]!)) child += 1;
-        if (!before(items[child]!, last)) break;
-        items[i] = items[child]!;
-        i = child;
-      }
-      items[i] = last;
+    const size = --this.#size;
+    const last = items[size]!;
+    if (size === 0) return;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= size) break;
+      if (child + 1 < size && this.#before(items[child + 1]!, items[child]!)) child += 1;
+      if (!this.#before(items[child]!, last)) break;
+      items[i] = items[child]!;
+      i = child;
     }
-    return top;
+    items[i] = last;
   }
 
   /** Removes the entries `drop` says go (and rebuilds the heap). */
   prune(drop: (entry: Entry) => boolean): void {
-    const kept = this.#items.filter((e) => !drop(e));
-    this.#items = [];
-    for (const e of kept) this.push(e);
+    const kept: number[] = [];
+    for (let i = 0; i < this.#size; i++) {
+      const k = this.#items[i]!;
+      const entry: Entry = {
+        k, key: this.#key[k]!, candidate: this.#survivors[k]!, arrivalSec: this.#arrivalSec[k]!, startMs: this.#startMs[k]!, refined: this.#refined[k] === 1,
+        exact: this.#exact[k],
+      };
+      if (!drop(entry)) kept.push(k);
+    }
+    this.#size = 0;
+    for (const k of kept) this.pushAt(k, this.#key[k]!, this.#arrivalSec[k]!, this.#startMs[k]!, this.#refined[k] === 1, this.#exact[k]);
+  }
+
+  #before(a: number, b: number): boolean {
+    const keyA = this.#key[a]!;
+    const keyB = this.#key[b]!;
+    if (keyA !== keyB) return keyA > keyB;
+    const exactA = this.#exact[a] !== undefined;
+    if (exactA !== (this.#exact[b] !== undefined)) return exactA;
+    return this.#survivors[a]!.id < this.#survivors[b]!.id;
   }
 }
 
@@ -537,7 +584,7 @@ function decide(
   survivors.forEach((c, k) => {
     if (c.graphNode >= 0) survivorOf[c.graphNode] = k;
   });
-  const heap = new EntryHeap();
+  const heap = new EntryHeap(survivors);
   let latestDeparture: Float64Array | undefined;
   let bestExact: Evaluated | undefined;
   const settle = (k: number, arrivalSec: number): void => {
@@ -557,7 +604,7 @@ function decide(
     // Below a score already evaluated exactly it would never come to the top: counted as outscored, not kept.
     if (bestExact !== undefined && key < bestExact.score) return;
     const refined = c.graphNode < 0 || ctx.isTarget[c.graphNode] === 1;
-    heap.push({ key, candidate: c, arrivalSec, startMs, refined, exact: undefined });
+    heap.pushAt(k, key, arrivalSec, startMs, refined, undefined);
   };
 
   // The input's own node has it now; nodes without contacts can only run it if they hold it.
@@ -606,7 +653,7 @@ function decide(
           onReject(top.candidate, 'deadline', timeDetail);
           continue;
         }
-        heap.push({ ...top, key: weights.completion * completionOf(resultBoundMs) + staticOf(top.candidate), refined: true });
+        heap.pushAt(top.k, weights.completion * completionOf(resultBoundMs) + staticOf(top.candidate), top.arrivalSec, top.startMs, true, undefined);
         continue;
       }
       if (failed >= FAILED_EVALUATIONS_BEFORE_BULK && latestDeparture === undefined) {
@@ -623,7 +670,7 @@ function decide(
         continue;
       }
       if (bestExact === undefined || result.score > bestExact.score) bestExact = result;
-      heap.push({ key: result.score, candidate: top.candidate, arrivalSec: top.arrivalSec, startMs: result.startMs, refined: true, exact: result });
+      heap.pushAt(top.k, result.score, top.arrivalSec, result.startMs, true, result);
     }
     return undefined;
   };
