@@ -25,6 +25,12 @@ export interface OrbitalServiceOptions {
   readonly logger?: Logger;
 }
 
+/**
+ * The event loop's lag is sampled once a second on a flight computer: each sample wakes the process,
+ * and at the servers' 100 ms it would still be most of what an idle agent does.
+ */
+const AGENT_EVENT_LOOP_SAMPLE_MS = 1_000;
+
 /** Bundle agent events worth a line at info; the rest go at debug. */
 const BUNDLE_EVENTS_INFO = new Set(['agent.started', 'agent.stopped', 'agent.plan-replaced', 'agent.contact-given-up', 'agent.bundle-refused', 'agent.cl-stop-failed']);
 
@@ -93,7 +99,7 @@ export class OrbitalService {
         clock, logger: runtimeLogger, cgroups: config.runtime.cgroups, concurrentWorkloadsMax: config.limits.concurrentJobs,
         cgroupParent: config.runtime.cgroupParent,
       });
-    const metrics = config.file.metricsPort !== undefined && config.file.metricsPort > 0 ? new MetricsRegistry().withProcessMetrics() : undefined;
+    const metrics = config.file.metricsPort !== undefined && config.file.metricsPort > 0 ? new MetricsRegistry().withProcessMetrics('orbitfed_', { eventLoopSampleMs: AGENT_EVENT_LOOP_SAMPLE_MS }) : undefined;
     const agent = new OrbitalAgent({
       nodeId: config.nodeId,
       chainId: config.chainId,
