@@ -7,21 +7,18 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../common/index.ts';
 import { ed25519KeyPairFromSeed, sha256 } from '../../consensus/index.ts';
-import { BundleAgent, formatEid, parseEid, SimulatedNetwork, simulatedPeerAddress, type PeerAddress } from '../../dtn/index.ts';
+import { BundleAgent, formatEid, parseEid } from '../../dtn/index.ts';
 import { Dispatcher, OVERLAY_TAIL_SEC, withOverlayContacts } from '../../scheduler/dispatcher.ts';
 import {
   decodeJobAssignment, decodeJobResult, encodeJobResult, encodeNodeReport, SERVICE_NUMBERS, signJobResult, signNodeReport, verifyJobAssignment,
   type JobAssignment, type NodeReport, type SignedJobAssignment,
 } from '../../scheduler/job-assignment.ts';
 import type { JobSpec } from '../../scheduler/job-spec.ts';
-import { scratchDirectory as dtnScratch } from '../dtn/agent-harness.ts';
 import { SimulationClock } from '../../hil/index.ts';
+import { SATELLITE, SCHEDULER, startDispatcherNetwork, STATIONS } from './dispatcher-network.ts';
 import { CHAIN_ID, startHarness, testPlan, type Harness } from './api-harness.ts';
 import { HOUR_MS, jobSpec, T0_MS } from './job-fixtures.ts';
 
-const SCHEDULER = 900;
-const SATELLITE = 100;
-const STATIONS = [10, 11, 12];
 const SCHEDULER_SEED = new Uint8Array(32).fill(21);
 const NODE_SEED = new Uint8Array(32).fill(22);
 const OTHER_SEED = new Uint8Array(32).fill(23);
@@ -77,22 +74,7 @@ const honestNode: NodeBehaviour = (agent, signed, clock) => {
 async function world(behaviour: NodeBehaviour = honestNode): Promise<World> {
   const clock = new SimulationClock(T0_MS);
   const harness = await startHarness({ clock: clock.virtual });
-  const overlay = STATIONS.map((node) => ({ node, rateBytesPerSec: 12_500_000 }));
-  const plan = withOverlayContacts(testPlan(), SCHEDULER, overlay, 'scheduler');
-  const network = new SimulatedNetwork({ clock });
-  network.addContactPlan(plan, T0_MS);
-  const nodes = [SCHEDULER, SATELLITE, ...STATIONS];
-  const peers = new Map<number, PeerAddress>(nodes.map((n) => [n, simulatedPeerAddress(n)]));
-  const dir = await dtnScratch('orbitfed-dispatcher-');
-  const agents = new Map<number, BundleAgent>();
-  for (const node of nodes) {
-    const agent = new BundleAgent({
-      nodeNumber: node, storePath: `${dir}/node-${node}.db`, store: { capacityBytes: 64 * 1024 * 1024, capacityBundles: 10_000 },
-      plan, peers, convergenceLayers: [network.convergenceLayer(node)], clock,
-    });
-    await agent.start();
-    agents.set(node, agent);
-  }
+  const { overlay, agents } = await startDispatcherNetwork(clock, 'orbitfed-dispatcher-');
   const assignments: SignedJobAssignment[] = [];
   const satellite = agents.get(SATELLITE)!;
   satellite.register(SERVICE_NUMBERS.assignments, (delivery) => {

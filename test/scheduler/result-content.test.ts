@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MetricsRegistry, OrbitfedError, seededRng, silentLogger } from '../../common/index.ts';
 import { ed25519KeyPairFromSeed, sha256 } from '../../consensus/index.ts';
-import { BundleAgent, SimulatedNetwork, simulatedPeerAddress, type PeerAddress } from '../../dtn/index.ts';
-import { Dispatcher, withOverlayContacts } from '../../scheduler/dispatcher.ts';
+import type { BundleAgent } from '../../dtn/index.ts';
+import { Dispatcher } from '../../scheduler/dispatcher.ts';
 import {
   decodeJobAssignment, decodeJobResult, encodeJobResult, encodeNodeReport, SERVICE_NUMBERS, signJobResult, signNodeReport,
   type JobAssignment, type NodeReport, type SignedJobAssignment,
@@ -17,13 +17,10 @@ import {
 import type { JobStoreLimits } from '../../scheduler/job-store.ts';
 import type { JobSpec } from '../../scheduler/job-spec.ts';
 import { SimulationClock } from '../../hil/index.ts';
-import { scratchDirectory as dtnScratch } from '../dtn/agent-harness.ts';
-import { CHAIN_ID, startHarness, testPlan, type Harness } from './api-harness.ts';
+import { SATELLITE, SCHEDULER, startDispatcherNetwork, STATIONS } from './dispatcher-network.ts';
+import { CHAIN_ID, startHarness, type Harness } from './api-harness.ts';
 import { HOUR_MS, jobSpec, scratchDirectory, T0_MS } from './job-fixtures.ts';
 
-const SCHEDULER = 900;
-const SATELLITE = 100;
-const STATIONS = [10, 11, 12];
 const SCHEDULER_SEED = new Uint8Array(32).fill(31);
 const NODE_SEED = new Uint8Array(32).fill(32);
 const nodePublicKey = ed25519KeyPairFromSeed(NODE_SEED).publicKey;
@@ -105,22 +102,7 @@ async function world(options: WorldOptions): Promise<World> {
   const clock = new SimulationClock(T0_MS);
   const storePath = join(scratch.path, `jobs-${stores++}.db`);
   const harness = await startHarness({ clock: clock.virtual, storePath, storeLimits: options.storeLimits });
-  const overlay = STATIONS.map((node) => ({ node, rateBytesPerSec: 12_500_000 }));
-  const plan = withOverlayContacts(testPlan(), SCHEDULER, overlay, 'scheduler');
-  const network = new SimulatedNetwork({ clock });
-  network.addContactPlan(plan, T0_MS);
-  const nodes = [SCHEDULER, SATELLITE, ...STATIONS];
-  const peers = new Map<number, PeerAddress>(nodes.map((n) => [n, simulatedPeerAddress(n)]));
-  const dir = await dtnScratch('orbitfed-result-content-');
-  const agents = new Map<number, BundleAgent>();
-  for (const node of nodes) {
-    const agent = new BundleAgent({
-      nodeNumber: node, storePath: `${dir}/node-${node}.db`, store: { capacityBytes: 64 * 1024 * 1024, capacityBundles: 10_000 },
-      plan, peers, convergenceLayers: [network.convergenceLayer(node)], clock,
-    });
-    await agent.start();
-    agents.set(node, agent);
-  }
+  const { overlay, agents } = await startDispatcherNetwork(clock, 'orbitfed-result-content-');
   const satellite = agents.get(SATELLITE)!;
   satellite.register(SERVICE_NUMBERS.assignments, (delivery) => options.behaviour(satellite, decodeJobAssignment(delivery.payload), clock));
   for (const station of STATIONS) {
