@@ -10,11 +10,15 @@
 //   1, 10 and 100 Mbit/s; the sustained rate is the bytes received after the first second divided
 //   by the time they took. Target: within 5 % of the contact rate.
 // The relay is the real program, `orbitfed link-emulator`, in its own process, as a rig runs it;
-// sender and receiver share this process. Times are `performance.now()` here; the relay times its
+// sender and receiver share another process (link-emulator-probe.ts, when run by bench/run.ts).
+// Delay messages are measured after 100 warm-up messages, whose errors are reported apart.
+// For looking closer: RELAY_NODE_ARGS adds node flags to the relay (e.g. `--cpu-prof
+// --cpu-prof-dir=DIR`, `--trace-gc`), BENCH_DUMP_DELAYS=PREFIX writes each case's errors (ms, in
+// send order) to PREFIX-<owlt>.json. Times are `performance.now()` here; the relay times its
 // deliveries on common's PreciseRealClock (hil/link-emulator-service.ts). The relay's CPU time over
 // each case (from /proc, Linux) is reported beside it: the precise clock's last stretch before
 // each delivery costs CPU.
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
@@ -24,6 +28,7 @@ import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { ContactPlan, formatContactPlan } from '../contact-plans/index.ts';
+import type { FromLinkEmulatorProbe } from './link-emulator-probe.ts';
 import type { ContactPlanRow } from './report.ts';
 import { median, percentile } from './timing.ts';
 
@@ -36,6 +41,7 @@ const THROUGHPUT_ERROR_FRACTION_MAX = 0.05;
 const DELAY_CASES_OWLT_SEC = [0.01, 0.1, 1.28] as const;
 const DELAY_RATE_BYTES_PER_SEC = 12_500_000;
 const DELAY_MESSAGES = 300;
+const DELAY_WARMUP_MESSAGES = 100;
 const THROUGHPUT_CASES_MBIT_PER_SEC = [1, 10, 100] as const;
 const THROUGHPUT_WARMUP_MS = 1000;
 const THROUGHPUT_MEASURE_MS = 5000;
@@ -94,7 +100,7 @@ async function startRig(owltSec: number, rateBytesPerSec: number): Promise<Rig> 
     inFlightBytesMax: 256 * 1024 * 1024,
     nodes: [{ ipn: SATELLITE, target: `127.0.0.1:${sinkPort}`, listen: [{ from: GROUND, address: '127.0.0.1:0' }] }],
   }));
-  const relay = spawn(process.execPath, [ORBITFED, 'link-emulator', '--plan', path.join(directory, 'plan.json'), '--map', path.join(directory, 'map.json'), '--log-level', 'warn'], {
+  const relay = spawn(process.execPath, [...(process.env.RELAY_NODE_ARGS?.split(' ') ?? []), ORBITFED, 'link-emulator', '--plan', path.join(directory, 'plan.json'), '--map', path.join(directory, 'map.json'), '--log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const stop = async (): Promise<void> => {
@@ -147,44 +153,57 @@ async function startDirect(): Promise<Rig> {
 
 /**
  * One-way delay errors (ms) of DELAY_MESSAGES messages through a contact with `owltSec`, or, for
- * `undefined`, the plain one-way latency of a direct connection (the baseline).
+ * `undefined`, the plain one-way latency of a direct connection (the baseline), after
+ * DELAY_WARMUP_MESSAGES on the same connection whose errors are kept apart: the first messages
+ * through a process that just started run code V8 has not compiled yet, while its compiler threads
+ * take the CPU (milliseconds late), which is start-up, not the light time a rig runs with for hours.
  */
-async function measureDelay(owltSec: number | undefined): Promise<{ errorsMs: number[]; relayCpuMs: number | undefined }> {
+async function measureDelay(owltSec: number | undefined): Promise<{ errorsMs: number[]; warmupErrorsMs: number[]; relayCpuMs: number | undefined }> {
   const rig = owltSec === undefined ? await startDirect() : await startRig(owltSec, DELAY_RATE_BYTES_PER_SEC);
   try {
     const { client, far } = await openClient(rig);
-    const cpuAtStartMs = rig.relayCpuMs();
     const expectedMs = owltSec === undefined ? 0 : owltSec * 1000 + (MESSAGE_BYTES * 1000) / DELAY_RATE_BYTES_PER_SEC;
-    const errorsMs: number[] = [];
+    let errorsMs: number[] = [];
+    let wanted = 0;
+    let arrived: () => void = () => {};
     let buffered = Buffer.alloc(0);
-    const done = new Promise<void>((resolve) => {
-      far.on('data', (chunk: Buffer) => {
-        const nowMs = performance.now();
-        buffered = Buffer.concat([buffered, chunk]);
-        while (buffered.length >= MESSAGE_BYTES) {
-          errorsMs.push(nowMs - buffered.readDoubleLE(0) - expectedMs);
-          buffered = buffered.subarray(MESSAGE_BYTES);
-        }
-        if (errorsMs.length >= DELAY_MESSAGES) resolve();
+    far.on('data', (chunk: Buffer) => {
+      const nowMs = performance.now();
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= MESSAGE_BYTES) {
+        errorsMs.push(nowMs - buffered.readDoubleLE(0) - expectedMs);
+        buffered = buffered.subarray(MESSAGE_BYTES);
+      }
+      if (errorsMs.length >= wanted) arrived();
+    });
+    /** Sends `count` messages and resolves to their errors once all have arrived. */
+    const run = async (count: number): Promise<number[]> => {
+      errorsMs = [];
+      wanted = count;
+      const done = new Promise<void>((resolve) => { arrived = resolve; });
+      // Irregular spacing (2–7 ms), so that sends do not line up with the relay's millisecond clock.
+      for (let i = 0; i < count; i += 1) {
+        const message = Buffer.alloc(MESSAGE_BYTES);
+        message.writeDoubleLE(performance.now(), 0);
+        message.writeDoubleLE(i, 8);
+        client.write(message);
+        await sleepMs(2 + (i * 7919) % 6);
+      }
+      // A bench that lost messages must say so rather than wait forever.
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`link emulator bench: ${errorsMs.length} of ${count} messages arrived (OWLT ${owltSec ?? 'none'} s)`)), (owltSec ?? 0) * 1000 + 30_000);
       });
-    });
-    // Irregular spacing (2–7 ms), so that sends do not line up with the relay's millisecond clock.
-    for (let i = 0; i < DELAY_MESSAGES; i += 1) {
-      const message = Buffer.alloc(MESSAGE_BYTES);
-      message.writeDoubleLE(performance.now(), 0);
-      message.writeDoubleLE(i, 8);
-      client.write(message);
-      await sleepMs(2 + (i * 7919) % 6);
-    }
-    // A bench that lost messages must say so rather than wait forever.
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`link emulator bench: ${errorsMs.length} of ${DELAY_MESSAGES} messages arrived (OWLT ${owltSec ?? 'none'} s)`)), (owltSec ?? 0) * 1000 + 30_000);
-    });
-    await Promise.race([done, deadline]).finally(() => clearTimeout(timer));
+      await Promise.race([done, deadline]).finally(() => clearTimeout(timer));
+      return errorsMs;
+    };
+    const warmupErrorsMs = await run(DELAY_WARMUP_MESSAGES);
+    const cpuAtStartMs = rig.relayCpuMs();
+    const measuredMs = await run(DELAY_MESSAGES);
     const cpuAtEndMs = rig.relayCpuMs();
     client.destroy();
-    return { errorsMs, relayCpuMs: cpuAtStartMs === undefined || cpuAtEndMs === undefined ? undefined : cpuAtEndMs - cpuAtStartMs };
+    if (process.env.BENCH_DUMP_DELAYS !== undefined) writeFileSync(`${process.env.BENCH_DUMP_DELAYS}-${owltSec ?? 'direct'}.json`, JSON.stringify({ warmupErrorsMs, measuredMs }));
+    return { errorsMs: measuredMs, warmupErrorsMs, relayCpuMs: cpuAtStartMs === undefined || cpuAtEndMs === undefined ? undefined : cpuAtEndMs - cpuAtStartMs };
   } finally {
     await rig.stop();
   }
@@ -249,15 +268,16 @@ export async function runLinkEmulatorCases(progress: (message: string) => void =
   });
   for (const owltSec of DELAY_CASES_OWLT_SEC) {
     progress(`link emulator: delay through OWLT ${owltSec * 1000} ms`);
-    const { errorsMs, relayCpuMs } = await measureDelay(owltSec);
+    const { errorsMs, warmupErrorsMs, relayCpuMs } = await measureDelay(owltSec);
     const absolute = errorsMs.map(Math.abs);
+    const warmupAbsolute = warmupErrorsMs.map(Math.abs);
     const medianMs = median(absolute);
     const p99Ms = percentile(absolute, 99);
     rows.push({
       caseLabel: `Delay, OWLT ${owltSec * 1000} ms`,
       measurement: 'one-way delay − OWLT, |error| median / p99',
       value: `${medianMs.toFixed(3)} ms / ${p99Ms.toFixed(3)} ms`,
-      details: `${errorsMs.length} messages of ${MESSAGE_BYTES} B at 100 Mbit/s; ${((100 * absolute.filter((e) => e <= DELAY_ERROR_MS_MAX).length) / absolute.length).toFixed(1)} % within ${DELAY_ERROR_MS_MAX} ms; signed error median ${median(errorsMs).toFixed(3)} ms, min ${Math.min(...errorsMs).toFixed(3)} ms, max ${Math.max(...errorsMs).toFixed(3)} ms${relayCpuMs === undefined ? '' : `; relay CPU ${((relayCpuMs * 1000) / errorsMs.length).toFixed(0)} µs per message`}`,
+      details: `${errorsMs.length} messages of ${MESSAGE_BYTES} B at 100 Mbit/s; ${((100 * absolute.filter((e) => e <= DELAY_ERROR_MS_MAX).length) / absolute.length).toFixed(1)} % within ${DELAY_ERROR_MS_MAX} ms; signed error median ${median(errorsMs).toFixed(3)} ms, min ${Math.min(...errorsMs).toFixed(3)} ms, max ${Math.max(...errorsMs).toFixed(3)} ms; the ${warmupErrorsMs.length} warm-up messages before them: median ${median(warmupAbsolute).toFixed(3)} ms, p99 ${percentile(warmupAbsolute, 99).toFixed(3)} ms, max ${Math.max(...warmupAbsolute).toFixed(3)} ms${relayCpuMs === undefined ? '' : `; relay CPU ${((relayCpuMs * 1000) / errorsMs.length).toFixed(0)} µs per message`}`,
       target: `≤ ${DELAY_ERROR_MS_MAX} ms`,
       result: medianMs <= DELAY_ERROR_MS_MAX && p99Ms <= DELAY_ERROR_MS_MAX ? 'met' : medianMs <= DELAY_ERROR_MS_MAX ? 'median met, p99 not' : 'not met',
     });
@@ -277,9 +297,36 @@ export async function runLinkEmulatorCases(progress: (message: string) => void =
     });
   }
   const notes = [
-    'The relay is `orbitfed link-emulator` (deliveries on PreciseRealClock) in its own process; sender and receiver share the bench process; 127.0.0.1; times from performance.now() in the bench; relay CPU from /proc over each case.',
-    `Delay: ${DELAY_MESSAGES} messages per case, sent 2–7 ms apart; error = arrival − send − OWLT − ${MESSAGE_BYTES} B / rate.`,
+    'The relay is `orbitfed link-emulator` (deliveries on PreciseRealClock) in its own process; sender and receiver share another fresh process (bench/link-emulator-probe.ts), not the benchmark process, whose heap holds the earlier sections\' data; 127.0.0.1; times from performance.now() in the bench; relay CPU from /proc over each case.',
+    `Delay: ${DELAY_MESSAGES} messages per case, sent 2–7 ms apart, after ${DELAY_WARMUP_MESSAGES} warm-up messages on the same connection (shown apart: the first messages through a relay that just started run code V8 has not compiled yet, while its compiler threads compete for the CPU); error = arrival − send − OWLT − ${MESSAGE_BYTES} B / rate.`,
     `Throughput: the sender writes ${WRITE_CHUNK_BYTES / 1024} KiB chunks whenever the relay's backpressure lets it; OWLT ${THROUGHPUT_OWLT_SEC * 1000} ms; rate over ${THROUGHPUT_MEASURE_MS / 1000} s after ${THROUGHPUT_WARMUP_MS / 1000} s.`,
   ];
   return { rows, notes };
 }
+
+/**
+ * runLinkEmulatorCases in a fresh process (link-emulator-probe.ts), so that the sender's and the
+ * receiver's timestamps do not wait for the garbage collector of a benchmark process that has
+ * already built the other sections' large data.
+ */
+export async function runLinkEmulatorCasesAlone(progress: (message: string) => void = () => {}): Promise<LinkEmulatorCasesResult> {
+  const probe = fork(fileURLToPath(new URL('./link-emulator-probe.ts', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    probe.on('message', (message: FromLinkEmulatorProbe) => {
+      if (message.kind === 'progress') progress(message.message);
+      else if (message.kind === 'result') {
+        settled = true;
+        resolve(message.result);
+      } else {
+        settled = true;
+        reject(new Error(`link emulator bench (its own process) failed: ${message.message}`));
+      }
+    });
+    probe.on('error', reject);
+    probe.on('exit', (code, signal) => {
+      if (!settled) reject(new Error(`link emulator bench process exited (${signal ?? code}) without a result`));
+    });
+  });
+}
+

@@ -15,7 +15,7 @@ import { runAgentCases } from './agent-cases.ts';
 import { stepBisectPasses } from './anchors/step-bisect-satjs.ts';
 import { runConsensusCases } from './consensus-cases.ts';
 import { runContactPlanCases } from './contact-plan-cases.ts';
-import { runLinkEmulatorCases } from './link-emulator-cases.ts';
+import { runLinkEmulatorCasesAlone } from './link-emulator-cases.ts';
 import { placementBenchCases } from './placement-cases.ts';
 import { runSchedulerApiCases } from './scheduler-api-cases.ts';
 import { runDtnCases } from './dtn-cases.ts';
@@ -115,7 +115,7 @@ const SECTIONS: readonly { readonly name: string; readonly run: () => Promise<Be
 
 /** The link emulator's rows (measured beside a direct connection) as a section. */
 async function linkEmulatorSection(): Promise<BenchSection> {
-  const { rows, notes } = await runLinkEmulatorCases(progress);
+  const { rows, notes } = await runLinkEmulatorCasesAlone(progress);
   return {
     name: 'link-emulator',
     heading: 'Link emulation (hil/)',
