@@ -30,6 +30,15 @@
 // measured here): honest signatures from registered keys (canonical, torsion-free, see
 // `checkPublicKeyForRegistration`) always take the fast path; forged ones pay the slow one.
 //
+// @noble/curves is loaded when it is first needed, at the first signature OpenSSL rejects, not when
+// this file is: an orbital agent that only sees honest signatures never holds it (14 modules, ~1.5 MB
+// resident, orbital/README.md "Memory and start-up"). Verification stays synchronous (the ledger's
+// state machine calls it): the package is an ES module without top-level await, which Node ≥ 22.12
+// loads synchronously through `require`; the first rejected signature pays that load (~10–20 ms,
+// once per process), the verdict is the same. The registration check (which the agent runs on its
+// scheduler's key at every start) does its own curve arithmetic, below, held to @noble/curves'
+// answers by test/consensus/ed25519-lazy.test.ts.
+//
 // Importing a raw key into OpenSSL costs about as much as verifying with it, and a validator sees
 // the same few hundred node keys all day, so imported public keys are kept in a bounded cache
 // (PUBLIC_KEY_CACHE_ENTRIES_MAX, oldest dropped first). It holds no state that matters: every
@@ -37,7 +46,8 @@
 // keeps an `Ed25519Signer`.
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, randomBytes, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { createRequire } from 'node:module';
+import type { ed25519 as NobleEd25519 } from '@noble/curves/ed25519.js';
 
 export const ED25519_SEED_BYTES = 32;
 export const ED25519_PUBLIC_KEY_BYTES = 32;
@@ -50,6 +60,15 @@ const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 // RFC 8032 §5.1: L = 2^252 + 27742317777372353535851937790883648493, the order of the base point.
 const GROUP_ORDER = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+const requireHere = createRequire(import.meta.url);
+let nobleEd25519: typeof NobleEd25519 | undefined;
+
+/** @noble/curves' ed25519, loaded at the first call (see the header). */
+function noble(): typeof NobleEd25519 {
+  nobleEd25519 ??= (requireHere('@noble/curves/ed25519.js') as { ed25519: typeof NobleEd25519 }).ed25519;
+  return nobleEd25519;
+}
 
 /** Imported public keys kept for reuse; beyond it the oldest is dropped. */
 export const PUBLIC_KEY_CACHE_ENTRIES_MAX = 4096;
@@ -146,7 +165,7 @@ export function verifiesOnOpenSsl(publicKey: Uint8Array, message: Uint8Array, si
 /** ZIP 215's verdict through @noble/curves alone (the fallback). Exposed for the contract test. */
 export function verifiesUnderZip215(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (!hasShape(publicKey, message, signature)) return false;
-  return ed25519.verify(signature, message, publicKey, { zip215: true });
+  return noble().verify(signature, message, publicKey, { zip215: true });
 }
 
 /** The federation's verification rule: ZIP 215, fast path through OpenSSL (see the header). */
@@ -177,20 +196,92 @@ export function checkPublicKeyForRegistration(publicKey: Uint8Array): PublicKeyC
   if (publicKey.length !== ED25519_PUBLIC_KEY_BYTES) {
     return { ok: false, reason: 'length', detail: `a public key has ${ED25519_PUBLIC_KEY_BYTES} bytes, got ${publicKey.length}` };
   }
-  let point: ReturnType<typeof ed25519.Point.fromBytes>;
-  try {
-    point = ed25519.Point.fromBytes(publicKey, true);
-  } catch {
-    return { ok: false, reason: 'not-on-curve', detail: 'no curve point has this y-coordinate' };
-  }
-  if (point.isSmallOrder()) return { ok: false, reason: 'small-order', detail: 'the key is a point of order dividing 8' };
-  let canonical: boolean;
-  try {
-    canonical = Buffer.from(ed25519.Point.fromBytes(publicKey, false).toBytes()).equals(publicKey);
-  } catch {
-    canonical = false;
-  }
-  if (!canonical) return { ok: false, reason: 'non-canonical', detail: 'y ≥ p or the sign bit is set on x = 0 (RFC 8032 §5.1.3)' };
-  if (!point.isTorsionFree()) return { ok: false, reason: 'torsion', detail: 'the key has a torsion component (order 8·L, not L)' };
+  const point = decodePointLeniently(publicKey);
+  if (point === undefined) return { ok: false, reason: 'not-on-curve', detail: 'no curve point has this y-coordinate' };
+  if (isIdentity(double(double(double(point.extended))))) return { ok: false, reason: 'small-order', detail: 'the key is a point of order dividing 8' };
+  if (!point.canonical) return { ok: false, reason: 'non-canonical', detail: 'y ≥ p or the sign bit is set on x = 0 (RFC 8032 §5.1.3)' };
+  if (!isIdentity(multiply(point.extended, GROUP_ORDER))) return { ok: false, reason: 'torsion', detail: 'the key has a torsion component (order 8·L, not L)' };
   return { ok: true };
 }
+
+// The registration check's curve arithmetic, here rather than through @noble/curves so that a
+// process checking a configured key at start (the orbital agent checks its scheduler's) does not
+// load the library (see the header); test/consensus/ed25519-lazy.test.ts holds it to @noble/curves'
+// answers. RFC 8032 §5.1: edwards25519, −x² + y² = 1 + d·x²·y² over GF(p), p = 2^255 − 19.
+const FIELD_P = 2n ** 255n - 19n;
+const modP = (a: bigint): bigint => {
+  const r = a % FIELD_P;
+  return r < 0n ? r + FIELD_P : r;
+};
+function powModP(base: bigint, exponent: bigint): bigint {
+  let result = 1n;
+  let b = modP(base);
+  for (let e = exponent; e > 0n; e >>= 1n) {
+    if (e & 1n) result = (result * b) % FIELD_P;
+    b = (b * b) % FIELD_P;
+  }
+  return result;
+}
+const CURVE_D = modP(-121665n * powModP(121666n, FIELD_P - 2n));
+const SQRT_MINUS_ONE = powModP(2n, (FIELD_P - 1n) / 4n);
+
+/** A point in extended coordinates (X : Y : Z : T), x = X/Z, y = Y/Z, x·y = T/Z (RFC 8032 §5.1.4). */
+interface ExtendedPoint { readonly x: bigint; readonly y: bigint; readonly z: bigint; readonly t: bigint }
+
+/**
+ * RFC 8032 §5.1.3 decoding, read as ZIP 215 reads it (a y ≥ p is taken mod p; the sign bit on x = 0
+ * is ignored); `canonical` says whether RFC 8032's strict reading would have accepted the bytes.
+ */
+function decodePointLeniently(bytes: Uint8Array): { extended: ExtendedPoint; canonical: boolean } | undefined {
+  let yEncoded = 0n;
+  for (let i = ED25519_PUBLIC_KEY_BYTES - 1; i >= 0; i--) yEncoded = (yEncoded << 8n) | BigInt(bytes[i]!);
+  const signBit = (yEncoded >> 255n) & 1n;
+  yEncoded &= (1n << 255n) - 1n;
+  const y = modP(yEncoded);
+  // x² = (y² − 1) / (d·y² + 1); the square root of u/v as x = u·v³·(u·v⁷)^((p−5)/8) (§5.1.3 step 3).
+  const u = modP(y * y - 1n);
+  const v = modP(CURVE_D * y * y + 1n);
+  const v3 = (v * v % FIELD_P) * v % FIELD_P;
+  let x = (u * v3 % FIELD_P) * powModP(u * (v3 * v3 % FIELD_P) * v % FIELD_P, (FIELD_P - 5n) / 8n) % FIELD_P;
+  const vx2 = v * x % FIELD_P * x % FIELD_P;
+  if (vx2 === modP(-u)) x = x * SQRT_MINUS_ONE % FIELD_P;
+  else if (vx2 !== u) return undefined;
+  if ((x & 1n) !== signBit) x = modP(-x);
+  return { extended: { x, y, z: 1n, t: x * y % FIELD_P }, canonical: yEncoded < FIELD_P && !(x === 0n && signBit === 1n) };
+}
+
+/** RFC 8032 §5.1.4 addition (complete: every pair of points, the identity and torsion points too). */
+function add(p: ExtendedPoint, q: ExtendedPoint): ExtendedPoint {
+  const a = modP((p.y - p.x) * (q.y - q.x));
+  const b = modP((p.y + p.x) * (q.y + q.x));
+  const c = modP(2n * p.t * q.t % FIELD_P * CURVE_D);
+  const d = modP(2n * p.z * q.z);
+  const e = b - a;
+  const f = d - c;
+  const g = d + c;
+  const h = b + a;
+  return { x: modP(e * f), y: modP(g * h), t: modP(e * h), z: modP(f * g) };
+}
+
+/** RFC 8032 §5.1.4 doubling. */
+function double(p: ExtendedPoint): ExtendedPoint {
+  const a = p.x * p.x % FIELD_P;
+  const b = p.y * p.y % FIELD_P;
+  const c = 2n * p.z * p.z % FIELD_P;
+  const h = a + b;
+  const e = modP(h - (p.x + p.y) * (p.x + p.y));
+  const g = a - b;
+  const f = c + g;
+  return { x: modP(e * f), y: modP(g * h), t: modP(e * h), z: modP(f * g) };
+}
+
+function multiply(p: ExtendedPoint, scalar: bigint): ExtendedPoint {
+  let result: ExtendedPoint = { x: 0n, y: 1n, z: 1n, t: 0n };
+  for (let bit = BigInt(scalar.toString(2).length - 1); bit >= 0n; bit--) {
+    result = double(result);
+    if ((scalar >> bit) & 1n) result = add(result, p);
+  }
+  return result;
+}
+
+const isIdentity = (p: ExtendedPoint): boolean => modP(p.x) === 0n && modP(p.y - p.z) === 0n;
