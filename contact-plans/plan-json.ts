@@ -13,8 +13,7 @@
 // - What the schema cannot say (unique node numbers, from ≠ to, end ≥ start, ISO dates that exist)
 //   is checked after it, so `ContactPlan`'s own assertions never see bad input.
 import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { OrbitfedError, isoFromUnixMicros } from '../common/index.ts';
+import { OrbitfedError, isoFromUnixMicros, schemaChecker } from '../common/index.ts';
 import { ContactPlan, PLAN_CONTACTS_MAX, PLAN_WRITE_CHUNK_CONTACTS, type Contact, type ContactPlanData, type PlanNode } from './contact-plan.ts';
 import { parseJson } from './hdtn-contact-plan.ts';
 
@@ -67,7 +66,9 @@ export const ContactPlanJsonSchema = Type.Object(
 
 export type ContactPlanJson = Static<typeof ContactPlanJsonSchema>;
 
-const planChecker = TypeCompiler.Compile(ContactPlanJsonSchema);
+// common/'s checker, with TypeBox's messages, rather than TypeBox's compiler: the orbital agent
+// reads plans, and the compiler with TypeBox's Value is ~1.5 MB of its memory (orbital/README.md).
+const planChecker = schemaChecker(ContactPlanJsonSchema);
 
 /** Reads and checks an orbitfed contact plan file (schema, consistency, then hash if present). */
 export function parseContactPlanJson(text: string, file: string): ContactPlanData {
@@ -85,8 +86,8 @@ export function parseContactPlanJson(text: string, file: string): ContactPlanDat
   if (document.version !== CONTACT_PLAN_JSON_VERSION) {
     throw fail('version', `version ${JSON.stringify(document.version)} is not one this reader knows (${CONTACT_PLAN_JSON_VERSION})`);
   }
-  if (!planChecker.Check(document)) {
-    const error = planChecker.Errors(document).First()!;
+  if (!planChecker.check(document)) {
+    const error = planChecker.problems(document).next().value!;
     const got = error.value === undefined ? 'missing' : `got ${JSON.stringify(error.value)?.slice(0, 60)}`;
     throw fail(jsonPath(error.path), `${error.message} (${got})`);
   }
