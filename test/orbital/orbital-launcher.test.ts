@@ -2,8 +2,9 @@
 // start-up"), checked on the real process from the outside, through /proc: `orbitfed orbital-agent`
 // replaces itself (same pid) with a Node that has the memory flags, one malloc arena and cbor-x
 // without its native addon; flags and variables the caller gives are kept and win; and
-// ORBITFED_AGENT_NODE_FLAGS=off runs the agent as it was started. The numbers these settings buy are
-// measured by `npm run bench -- --only agents`, not here.
+// ORBITFED_AGENT_NODE_FLAGS=off runs the agent as it was started; and the libraries an agent at rest
+// does not use are not loaded. The numbers these settings buy are measured by
+// `npm run bench -- --only agents`, not here.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -90,10 +91,11 @@ describe.runIf(existsSync('/proc/self/environ'))('orbitfed orbital-agent: the la
     if (dir !== '') await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs the agent with the memory flags, one malloc arena and cbor-x without its native addon', async () => {
+  it('runs the agent with the memory flags, one malloc arena with fixed thresholds and cbor-x without its native addon', async () => {
     const { environ, cmdline, maps } = await startAndInspect(configPath, metricsPort, { env: { MALLOC_ARENA_MAX: undefined, CBOR_NATIVE_ACCELERATION_DISABLED: undefined } });
     expect(cmdline).toEqual(expect.arrayContaining(['--max-semi-space-size=1', '--no-opt', '--no-maglev', '--optimize-for-size', '--v8-pool-size=1']));
     expect(environ.get('MALLOC_ARENA_MAX')).toBe('1');
+    expect([environ.get('MALLOC_MMAP_THRESHOLD_'), environ.get('MALLOC_TRIM_THRESHOLD_'), environ.get('MALLOC_TOP_PAD_')]).toEqual(['131072', '131072', '0']);
     expect(environ.get('CBOR_NATIVE_ACCELERATION_DISABLED')).toBe('true');
     expect(environ.get('NODE_COMPILE_CACHE')).toBeTruthy();
     // No native addon mapped (ARCHITECTURE.md: none on the flight computer): cbor-extract is the one
@@ -113,6 +115,22 @@ describe.runIf(existsSync('/proc/self/environ'))('orbitfed orbital-agent: the la
     // Node keeps one folder per Node version and flag set, with a file per compiled module.
     const entries = readdirSync(cacheDir, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
     expect(entries.length).toBeGreaterThan(100);
+  }, START_TIMEOUT_MS * 2);
+
+  it('loads none of the libraries an agent at rest does not use: prom-client, @noble/curves, TypeBox\'s Value and compiler', async () => {
+    // A preloaded hook records every module the agent loads and writes the list when SIGTERM arrives.
+    const hook = join(dir, 'record-modules.mjs');
+    const listPath = join(dir, 'modules.txt');
+    writeFileSync(hook, `import { registerHooks } from 'node:module';
+import { writeFileSync } from 'node:fs';
+const urls = [];
+registerHooks({ load(url, context, next) { urls.push(url); return next(url, context); } });
+process.on('SIGTERM', () => writeFileSync(${JSON.stringify(listPath)}, urls.join('\\n')));
+`);
+    await startAndInspect(configPath, metricsPort, { env: { NODE_OPTIONS: `--import ${hook}` } });
+    const loaded = readFileSync(listPath, 'utf8').split('\n');
+    expect(loaded.some((url) => url.endsWith('/orbital/orbital-service.ts'))).toBe(true);
+    expect(loaded.filter((url) => /\/node_modules\/(prom-client|@noble\/curves|@opentelemetry)\/|\/typebox\/build\/esm\/(value\/(value|check)|compiler|errors)\//.test(url))).toEqual([]);
   }, START_TIMEOUT_MS * 2);
 
   it('runs the agent as started when ORBITFED_AGENT_NODE_FLAGS=off', async () => {
