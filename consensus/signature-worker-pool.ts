@@ -13,8 +13,9 @@
 // against `skip` just before it is sent, so that when a block outruns the workers (at saturation)
 // FinalizeBlock verifies its receipts and the workers skip them instead of verifying them again.
 import assert from 'node:assert/strict';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { silentLogger, type Logger } from '../common/index.ts';
+import { startWorkerThread } from './worker-thread.ts';
 
 export interface SignatureJob {
   readonly publicKey: Uint8Array;
@@ -94,6 +95,8 @@ export class SignatureWorkerPool implements SignaturePrecheck {
   #workers: PoolWorker[] = [];
   #nextBatchId = 1;
   #running = false;
+  /** Whether the threads were started (at the first `check` after `start`); a lost thread is not replaced. */
+  #spawned = false;
 
   constructor(options: SignatureWorkerPoolOptions = {}) {
     this.#threads = options.threads ?? 1;
@@ -110,14 +113,18 @@ export class SignatureWorkerPool implements SignaturePrecheck {
     return this.#queuedJobs + this.#workers.reduce((sum, w) => sum + (w.inFlight?.jobs.length ?? 0), 0);
   }
 
+  /**
+   * Accepts jobs from now on. The threads start with the first jobs, not here: a validator starts
+   * its pool at its own start, where a starting thread (its modules) would compete for the CPU with
+   * the restore and the catch-up while no receipt waits yet.
+   */
   start(): void {
-    if (this.#running) return;
     this.#running = true;
-    for (let i = 0; i < this.#threads; i++) this.#workers.push(this.#spawn());
   }
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#spawned = false;
     const workers = this.#workers;
     this.#workers = [];
     this.#queue.length = 0;
@@ -127,6 +134,10 @@ export class SignatureWorkerPool implements SignaturePrecheck {
   }
 
   check(jobs: readonly SignatureJob[], handlers: SignatureCheckHandlers): boolean {
+    if (this.#running && !this.#spawned) {
+      this.#spawned = true;
+      for (let i = 0; i < this.#threads; i++) this.#workers.push(this.#spawn());
+    }
     if (!this.#running || this.#workers.length === 0 || this.pendingJobs + jobs.length > this.#pendingJobsMax) return false;
     for (let start = 0; start < jobs.length; start += this.#batchJobsMax) {
       const slice = jobs.slice(start, start + this.#batchJobsMax);
@@ -156,7 +167,7 @@ export class SignatureWorkerPool implements SignaturePrecheck {
   }
 
   #spawn(): PoolWorker {
-    const worker = new Worker(WORKER_URL);
+    const worker = startWorkerThread(WORKER_URL);
     // A pool its owner forgot to stop does not keep the process alive.
     worker.unref();
     const entry: PoolWorker = { worker, inFlight: null };
