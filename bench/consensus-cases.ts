@@ -19,7 +19,7 @@
 //     SIGKILL (replays blocks). The validator's own log gives how long the ledger restore took.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { ed25519Signer, ed25519Verify, encodeTransaction, makeReceipt, signReceipt, type LedgerTransaction } from '../consensus/index.ts';
 import type { UnixMs } from '../common/index.ts';
 import { PROPOSAL_TXS_MAX_DEFAULT } from '../consensus/validator-node.ts';
@@ -90,22 +90,28 @@ function verifyCpuMicros(): number {
 }
 
 interface StartPhases {
-  /** Wall time (epoch ms) at which the ledger restore began, and how long it took with the replay. */
+  /** Wall time (epoch ms) at which the ledger restore began, and how long it took with the replay (wall, and CPU of the consensus thread). */
   readonly restoreStartMs: number;
   readonly restoreMs: number;
+  readonly restoreCpuMs: number;
   readonly replayed: number;
-  /** Wall time at which the validator logged that it runs (RPC listening). */
+  /** Wall time at which the transport's thread had libp2p listening (it starts while the ledger restores). */
+  readonly transportMs: number;
+  /** Wall time at which the validator logged that it runs (RPC listening), and the process's CPU time (all threads) by then. */
   readonly runningMs: number;
+  readonly runningCpuMs: number;
 }
 
-/** The 'validator started' (after restore and replay) and 'validator running' lines of a validator's log after `fromLine`. */
+/** The 'validator started' (after restore and replay), 'transport listening' and 'validator running' lines of a validator's log after `fromLine`. */
 function startPhases(path: string, fromLine: number): StartPhases {
   const entries = readFileSync(path, 'utf8').split('\n').slice(fromLine).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
   const started = entries.find((e) => e.msg === 'validator started');
+  const transport = entries.find((e) => e.msg === 'transport listening');
   const running = entries.find((e) => e.msg === 'validator running');
   const num = (value: unknown): number => (typeof value === 'number' ? value : Number.NaN);
   return {
-    restoreStartMs: num(started?.time) - num(started?.restoreMs), restoreMs: num(started?.restoreMs), replayed: num(started?.replayed), runningMs: num(running?.time),
+    restoreStartMs: num(started?.time) - num(started?.restoreMs), restoreMs: num(started?.restoreMs), restoreCpuMs: num(started?.restoreCpuMs), replayed: num(started?.replayed),
+    transportMs: num(transport?.time), runningMs: num(running?.time), runningCpuMs: num(running?.cpuMs),
   };
 }
 
@@ -245,10 +251,11 @@ export async function runConsensusCases(options: { progress: (message: string) =
 
     // 4. Restart to caught up, graceful then crash.
     const logPath = join(cluster.dir, `v${VALIDATORS - 1}.log`);
-    const restart = async (signal: 'SIGTERM' | 'SIGKILL'): Promise<{ caughtUpMs: number; rpcMs: number; bootMs: number; phases: StartPhases }> => {
+    const restart = async (signal: 'SIGTERM' | 'SIGKILL'): Promise<{ caughtUpMs: number; rpcMs: number; bootMs: number; transportMs: number; load: number; phases: StartPhases }> => {
       await cluster.stop(VALIDATORS - 1, signal);
       const logLines = readFileSync(logPath, 'utf8').split('\n').length - 1;
       const others = (await cluster.clients[0]!.status()).lastCommitted?.height ?? 0;
+      const load = loadavg()[0]!;
       const started = performance.now();
       const spawnedMs = Date.now();
       cluster.start(VALIDATORS - 1);
@@ -257,7 +264,7 @@ export async function runConsensusCases(options: { progress: (message: string) =
       await cluster.waitForHeight(VALIDATORS - 1, others, 60_000);
       const caughtUpMs = performance.now() - started;
       const phases = startPhases(logPath, logLines);
-      return { caughtUpMs, rpcMs, bootMs: phases.restoreStartMs - spawnedMs, phases };
+      return { caughtUpMs, rpcMs, bootMs: phases.restoreStartMs - spawnedMs, transportMs: phases.transportMs - spawnedMs, load, phases };
     };
     progress('consensus: restarting a validator (SIGTERM, then SIGKILL)');
     const graceful = await restart('SIGTERM');
@@ -293,13 +300,16 @@ export async function runConsensusCases(options: { progress: (message: string) =
       },
       {
         caseLabel: label, measure: `restart to caught up, ${formatCount(settled)} receipts settled (SIGTERM: snapshot at stop)`, result: seconds(graceful.caughtUpMs),
-        detail: `spawn → restore begins ${seconds(graceful.bootMs)} (Node, module loading, configuration, chain store, libp2p start), ledger restore ${seconds(graceful.phases.restoreMs)}, ` +
-          `→ RPC answering ${seconds(graceful.rpcMs)}, → its last committed height ≥ the others' at spawn`,
+        detail: `spawn → restore begins ${seconds(graceful.bootMs)} (Node, module loading, configuration, genesis, chain store), ledger restore ${seconds(graceful.phases.restoreMs)} ` +
+          `(${formatCount(graceful.phases.restoreCpuMs)} ms of CPU); meanwhile libp2p loads and starts on the transport's thread: listening at ${seconds(graceful.transportMs)}; ` +
+          `→ RPC answering ${seconds(graceful.rpcMs)} (${seconds(graceful.phases.runningCpuMs)} of CPU by then, all threads), → its last committed height ≥ the others' at spawn; load average ${graceful.load.toFixed(1)}`,
         target: `≤ ${RESTART_MS_MAX / 1000} s`, verdict: verdict(graceful.caughtUpMs <= RESTART_MS_MAX),
       },
       {
         caseLabel: label, measure: 'restart to caught up after SIGKILL (crash)', result: seconds(crash.caughtUpMs),
-        detail: `restore begins ${seconds(crash.bootMs)}; newest snapshot restored and ${crash.phases.replayed} stored blocks replayed in ${seconds(crash.phases.restoreMs)}; RPC answering ${seconds(crash.rpcMs)}; then caught up from peers`,
+        detail: `restore begins ${seconds(crash.bootMs)}; newest snapshot restored and ${crash.phases.replayed} stored blocks replayed in ${seconds(crash.phases.restoreMs)} ` +
+          `(${formatCount(crash.phases.restoreCpuMs)} ms of CPU); transport listening at ${seconds(crash.transportMs)}; RPC answering ${seconds(crash.rpcMs)} ` +
+          `(${seconds(crash.phases.runningCpuMs)} of CPU by then); then caught up from peers; load average ${crash.load.toFixed(1)}`,
         target: '— (the target is for a restart)', verdict: '—',
       },
       {

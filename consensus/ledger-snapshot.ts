@@ -34,11 +34,11 @@ import { bytesEqual, sha256 } from './canonical-bytes.ts';
 import { encodeLedgerParams, readLedgerParams, type LedgerParams } from './ledger-params.ts';
 import { readHash, readSnapshotTablesV1, SNAPSHOT_VERSION_1 } from './ledger-snapshot-v1.ts';
 import {
-  ESCROW_STATUSES, LedgerState, type Account, type Escrow, type KeyRecord, type NodeRecord, type Offense, type SettledReceipt, type SlaReport,
+  ESCROW_STATUSES, LedgerState, type Account, type ColdIndexes, type Escrow, type KeyRecord, type NodeRecord, type Offense, type SettledReceipt, type SlaReport,
   type Supply, type TransferRecord,
 } from './ledger-state.ts';
 import { ACCOUNT_KINDS } from './ledger-transactions.ts';
-import type { DigestedTable } from './state-digest.ts';
+import type { ColdEntries, DigestedTable } from './state-digest.ts';
 
 export const SNAPSHOT_FORMAT = 'orbitfed-ledger-snapshot';
 export const SNAPSHOT_VERSION = 2;
@@ -165,6 +165,20 @@ class FlatReader {
     return this.#offset === this.#bytes.length;
   }
 
+  /** Where the next read starts, and the bytes read from (for a table scanned in place: ColdReceipts). */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  get bytes(): Uint8Array {
+    return this.#bytes;
+  }
+
+  seek(offset: number): void {
+    assert.ok(Number.isSafeInteger(offset) && offset >= 0 && offset <= this.#bytes.length);
+    this.#offset = offset;
+  }
+
   get remaining(): number {
     return this.#bytes.length - this.#offset;
   }
@@ -217,6 +231,28 @@ class FlatReader {
   hash(field: string): Uint8Array {
     const at = this.#take(HASH_BYTES, field);
     return this.#bytes.slice(at, at + HASH_BYTES);
+  }
+
+  /** Checks a text as `text` does (length, UTF-8) without making a string of it. */
+  skipText(field: string, maxBytes: number): void {
+    const length = this.u8(field);
+    if (length > maxBytes) this.fail('invalid', field, `text of ${length} bytes is longer than the ${maxBytes} accepted here`);
+    const at = this.#take(length, field);
+    for (let i = at; i < at + length; i++) {
+      if (this.#bytes[i]! >= 0x80) {
+        try {
+          this.#utf8.decode(this.#bytes.subarray(at, at + length));
+        } catch {
+          this.fail('malformed', field, `${field} is not valid UTF-8`);
+        }
+        return;
+      }
+    }
+  }
+
+  /** Skips `length` bytes that any value is valid for (a hash, an amount). */
+  skip(length: number, field: string): void {
+    this.#take(length, field);
   }
 
   optional(field: string): number | undefined {
@@ -470,8 +506,217 @@ function readFlatTable(reader: FlatReader, table: DigestedTable<unknown>, head: 
   table.restoreDigest(head.digest);
 }
 
-function checkedState(state: LedgerState, storedHash: Uint8Array): LedgerState {
-  state.rebuildIndexes();
+const RECEIPT_VALUE_BYTES = HASH_BYTES + 8;
+
+/**
+ * The settled receipts of a snapshot, kept as their flat bytes (a copy of the table's section, so
+ * that the snapshot itself is not held) and read one at a time when the ledger asks for one
+ * (`DigestedTable.loadCold`). A restart then does not build 100,000+ records, their keys and
+ * hashes, and a map of them (most of a restore's time and garbage collection, measured), for a
+ * table that is read only when a receipt comes again and walked only when receipts expire or a
+ * snapshot is taken. Each entry is checked as strictly as a record read eagerly (lengths, key
+ * order, the u64 range); only ASCII keys are kept cold, so that byte order is the keys' order.
+ */
+class ColdReceipts implements ColdEntries<SettledReceipt> {
+  readonly count: number;
+  /** The earliest not-after of the entries (the ledger's next pruning is due after it + grace). */
+  readonly notAfterMsMin: number;
+  readonly #bytes: Uint8Array;
+  readonly #text: Buffer;
+  readonly #view: DataView;
+  /** Where each entry (its key's length byte) starts in #bytes. */
+  readonly #offsets: Uint32Array;
+
+  constructor(bytes: Uint8Array, offsets: Uint32Array, notAfterMsMin: number) {
+    this.count = offsets.length;
+    this.notAfterMsMin = notAfterMsMin;
+    this.#bytes = bytes;
+    this.#text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#offsets = offsets;
+  }
+
+  indexOf(key: string): number {
+    let low = 0;
+    let high = this.count - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const order = this.#compare(key, middle);
+      if (order === 0) return middle;
+      if (order < 0) high = middle - 1;
+      else low = middle + 1;
+    }
+    return -1;
+  }
+
+  keyAt(index: number): string {
+    const at = this.#offsets[index]!;
+    return this.#text.toString('latin1', at + 1, at + 1 + this.#bytes[at]!);
+  }
+
+  valueAt(index: number, key: string): SettledReceipt {
+    const at = this.#offsets[index]!;
+    const hashAt = at + 1 + this.#bytes[at]!;
+    const notAfterMs = this.#view.getUint32(hashAt + HASH_BYTES) * TWO_POW_32 + this.#view.getUint32(hashAt + HASH_BYTES + 4);
+    return { key, contentHash: this.#bytes.slice(hashAt, hashAt + HASH_BYTES), notAfterMs };
+  }
+
+  /** `key` against entry `index`: UTF-16 code units against ASCII bytes, which is the keys' order. */
+  #compare(key: string, index: number): number {
+    const at = this.#offsets[index]!;
+    const length = this.#bytes[at]!;
+    const common = Math.min(length, key.length);
+    for (let i = 0; i < common; i++) {
+      const difference = key.charCodeAt(i) - this.#bytes[at + 1 + i]!;
+      if (difference !== 0) return difference;
+    }
+    return key.length - length;
+  }
+}
+
+/**
+ * Reads the receipts table in place as ColdReceipts; null (the reader back where it was) when a
+ * key is not ASCII, for the caller to read the table eagerly.
+ */
+function readColdReceipts(reader: FlatReader, head: TableHead): ColdReceipts | null {
+  const tableAt = reader.offset;
+  const count = reader.u32('receipts.count');
+  if (count !== head.count) reader.fail('invalid', 'receipts', `${count} entries, the table head says ${head.count}`);
+  const bytes = reader.bytes;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const firstAt = reader.offset;
+  const offsets = new Uint32Array(count);
+  let at = firstAt;
+  let previousAt = -1;
+  let notAfterMsMin = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < count; i++) {
+    reader.seek(at);
+    if (at >= bytes.length) reader.fail('truncated', 'receipts.key', 'the tables end inside receipts.key');
+    const length = bytes[at]!;
+    if (length > KEY_TEXT_MAX) reader.fail('invalid', 'receipts.key', `text of ${length} bytes is longer than the ${KEY_TEXT_MAX} accepted here`);
+    if (at + 1 + length + RECEIPT_VALUE_BYTES > bytes.length) reader.fail('truncated', 'receipts', 'the tables end inside a settled receipt');
+    for (let j = at + 1; j < at + 1 + length; j++) {
+      if (bytes[j]! >= 0x80) {
+        reader.seek(tableAt);
+        return null;
+      }
+    }
+    if (previousAt >= 0 && compareKeys(bytes, previousAt, at) >= 0) reader.fail('invalid', 'receipts', 'keys are not strictly increasing');
+    const notAfterAt = at + 1 + length + HASH_BYTES;
+    const high = view.getUint32(notAfterAt);
+    if (high >= 2 ** 21) reader.fail('invalid', 'receipt.notAfterMs', `receipt.notAfterMs is above the largest value accepted here (${Number.MAX_SAFE_INTEGER})`);
+    notAfterMsMin = Math.min(notAfterMsMin, high * TWO_POW_32 + view.getUint32(notAfterAt + 4));
+    offsets[i] = at - firstAt;
+    previousAt = at;
+    at = notAfterAt + 8;
+  }
+  reader.seek(at);
+  return new ColdReceipts(bytes.slice(firstAt, at), offsets, notAfterMsMin);
+}
+
+/**
+ * The escrows of a snapshot, kept as their flat bytes and read one at a time (`DigestedTable.loadCold`),
+ * like ColdReceipts: 130,000 escrows in the bench, of which only the pending ones and those a block
+ * touches are read again. The scan checks every field as the eager reader does and collects what
+ * the ledger's indexes need of every escrow: its id and job, whether it is pending, its deadline.
+ */
+class ColdEscrows implements ColdEntries<Escrow> {
+  readonly count: number;
+  readonly #reader: FlatReader;
+  /** Where each entry (its key's length byte) starts in the section. */
+  readonly #offsets: Uint32Array;
+  readonly #ids: readonly string[];
+
+  constructor(section: Uint8Array, offsets: Uint32Array, ids: readonly string[]) {
+    this.count = offsets.length;
+    this.#reader = new FlatReader(section);
+    this.#offsets = offsets;
+    this.#ids = ids;
+  }
+
+  indexOf(key: string): number {
+    let low = 0;
+    let high = this.count - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const id = this.#ids[middle]!;
+      if (id === key) return middle;
+      if (key < id) high = middle - 1;
+      else low = middle + 1;
+    }
+    return -1;
+  }
+
+  keyAt(index: number): string {
+    return this.#ids[index]!;
+  }
+
+  valueAt(index: number, key: string): Escrow {
+    const reader = this.#reader;
+    reader.seek(this.#offsets[index]!);
+    reader.skipText('escrow.key', KEY_TEXT_MAX);
+    return FLAT_TABLES.escrows!.read(reader, key) as Escrow;
+  }
+}
+
+/** What the ledger's indexes need of escrows restored cold (LedgerState.rebuildIndexes). */
+type ColdEscrowIndex = NonNullable<ColdIndexes['escrows']>;
+
+function readColdEscrows(reader: FlatReader, head: TableHead): { cold: ColdEscrows; index: ColdEscrowIndex } {
+  const count = reader.u32('escrows.count');
+  if (count !== head.count) reader.fail('invalid', 'escrows', `${count} entries, the table head says ${head.count}`);
+  const firstAt = reader.offset;
+  const offsets = new Uint32Array(count);
+  const ids: string[] = [];
+  const jobIds: string[] = [];
+  const pendingIds: string[] = [];
+  let expiryDueMs = Number.POSITIVE_INFINITY;
+  let previousKey: string | undefined;
+  for (let i = 0; i < count; i++) {
+    offsets[i] = reader.offset - firstAt;
+    const key = reader.text('escrows.key', KEY_TEXT_MAX, 6);
+    if (previousKey !== undefined && !(previousKey < key)) reader.fail('invalid', 'escrows', `keys are not strictly increasing at ${JSON.stringify(key)}`);
+    previousKey = key;
+    // The fields in the order of FLAT_TABLES.escrows, checked as its `read` checks them.
+    const jobId = reader.text('escrow.jobId', ID_TEXT_MAX, 0);
+    reader.skipText('escrow.tenantAccountId', ID_TEXT_MAX);
+    reader.skipText('escrow.providerAccountId', ID_TEXT_MAX);
+    reader.skipText('escrow.currency', CURRENCY_TEXT_MAX);
+    reader.skip(8, 'escrow.amountMinor');
+    const deadlineMs = reader.u64('escrow.deadlineMs');
+    reader.u64('escrow.openedAtMs');
+    reader.skip(HASH_BYTES, 'escrow.contentHash');
+    const status = ESCROW_STATUSES[reader.u8('escrow.status')];
+    if (status === undefined) reader.fail('invalid', 'escrow.status', 'unknown escrow status');
+    reader.skip(16, 'escrow.postedMinor');
+    reader.u64('escrow.resolvedAtMs');
+    reader.skipText('escrow.settledBy', KEY_TEXT_MAX);
+    reader.skipText('escrow.slaReportId', ID_TEXT_MAX);
+    ids.push(key);
+    jobIds.push(jobId);
+    if (status === 'pending') {
+      pendingIds.push(key);
+      expiryDueMs = Math.min(expiryDueMs, deadlineMs);
+    }
+  }
+  const section = reader.bytes.slice(firstAt, reader.offset);
+  return { cold: new ColdEscrows(section, offsets, ids), index: { ids, jobIds, pendingIds, expiryDueMs } };
+}
+
+/** Two keys of the flat layout (length byte, then the bytes) in byte order. */
+function compareKeys(bytes: Uint8Array, a: number, b: number): number {
+  const lengthA = bytes[a]!;
+  const lengthB = bytes[b]!;
+  const common = Math.min(lengthA, lengthB);
+  for (let i = 1; i <= common; i++) {
+    const difference = bytes[a + i]! - bytes[b + i]!;
+    if (difference !== 0) return difference;
+  }
+  return lengthA - lengthB;
+}
+
+function checkedState(state: LedgerState, storedHash: Uint8Array, cold: ColdIndexes = {}): LedgerState {
+  state.rebuildIndexes(cold);
   if (!bytesEqual(state.stateHash(), storedHash)) {
     throw new OrbitfedError('ORBITFED_LEDGER_SNAPSHOT_HASH', 'the snapshot\'s content does not give the state hash stored with it');
   }
@@ -516,7 +761,32 @@ export function decodeSnapshot(bytes: Uint8Array): LedgerState {
   }
   // A plain Uint8Array view (not a Buffer, whose `slice` is a view too): the records' hashes are copies of its bytes.
   const flat = new FlatReader(new Uint8Array(bytes.buffer, bytes.byteOffset + flatSpan.dataAt, flatSpan.length));
-  tables.forEach((table, i) => readFlatTable(flat, table, heads[i]!));
+  // The two large tables (settled receipts, escrows) are checked and left cold: their records are
+  // made when a block reads them (ColdReceipts, ColdEscrows).
+  let coldReceipts: ColdReceipts | null = null;
+  let coldEscrows: ColdEscrowIndex | undefined;
+  tables.forEach((table, i) => {
+    const head = heads[i]!;
+    if (table === state.escrows) {
+      const { cold, index } = readColdEscrows(flat, head);
+      state.escrows.loadCold(cold);
+      state.escrows.restoreDigest(head.digest);
+      coldEscrows = index;
+      return;
+    }
+    if (table === state.receipts) {
+      coldReceipts = readColdReceipts(flat, head);
+      if (coldReceipts !== null) {
+        state.receipts.loadCold(coldReceipts);
+        state.receipts.restoreDigest(head.digest);
+        return;
+      }
+    }
+    readFlatTable(flat, table, head);
+  });
   if (!flat.atEnd) flat.fail('invalid', 'tables', `${flat.remaining} bytes after the last table`);
-  return checkedState(state, storedHash);
+  const receiptsNotAfterMsMin = (coldReceipts as ColdReceipts | null)?.notAfterMsMin;
+  return checkedState(state, storedHash, {
+    ...(receiptsNotAfterMsMin !== undefined ? { receiptsNotAfterMsMin } : {}), ...(coldEscrows !== undefined ? { escrows: coldEscrows } : {}),
+  });
 }

@@ -128,6 +128,19 @@ export const ENCODERS = {
   slaReport: (s: SlaReport): CborValue[] => [s.jobId, s.nodeId, s.reportedAtMs],
 };
 
+/** What the indexes need of tables a snapshot reader left cold (LedgerState.rebuildIndexes). */
+export interface ColdIndexes {
+  /** The earliest not-after of the settled receipts, when they are cold. */
+  readonly receiptsNotAfterMsMin?: number;
+  /** Every escrow's id and job (in the same order), the pending ones' ids and their earliest deadline, when escrows are cold. */
+  readonly escrows?: {
+    readonly ids: readonly string[];
+    readonly jobIds: readonly string[];
+    readonly pendingIds: readonly string[];
+    readonly expiryDueMs: number;
+  };
+}
+
 /** Heights between full counts of the pending escrows in `assertInvariants` (between them, the count is kept from the block's writes). */
 export const INVARIANTS_FULL_EVERY_BLOCKS = 100;
 
@@ -185,8 +198,12 @@ export class LedgerState {
     return [this.accounts, this.supplies, this.transfers, this.escrows, this.nodes, this.receipts, this.offenses, this.slaReports] as DigestedTable<unknown>[];
   }
 
-  /** Rebuilds the derived indexes from the tables (after a restore). */
-  rebuildIndexes(): void {
+  /**
+   * Rebuilds the derived indexes from the tables (after a restore). A table restored cold (all its
+   * entries unread: `DigestedTable.loadCold`) is not walked: the snapshot reader gives what the
+   * indexes need of it (`ColdIndexes`).
+   */
+  rebuildIndexes(cold: ColdIndexes = {}): void {
     this.feeAccountByCurrency.clear();
     this.escrowAccountByCurrency.clear();
     this.pendingEscrowIds.clear();
@@ -200,13 +217,27 @@ export class LedgerState {
     for (const node of this.nodes.values()) {
       for (const key of node.keys) this.publicKeyOwners.set(Buffer.from(key.publicKey).toString('hex'), { nodeId: node.id, epoch: key.epoch });
     }
-    for (const escrow of this.escrows.values()) {
-      this.escrowIdByJob.set(escrow.jobId, escrow.id);
-      if (escrow.status !== 'pending') continue;
-      this.pendingEscrowIds.add(escrow.id);
-      this.escrowExpiryDueMs = Math.min(this.escrowExpiryDueMs, escrow.deadlineMs);
+    if (this.escrows.coldCount > 0) {
+      const index = cold.escrows;
+      assert.ok(index !== undefined && this.escrows.coldCount === this.escrows.size && index.ids.length === this.escrows.size, 'a cold escrows table comes with its index');
+      for (let i = 0; i < index.ids.length; i++) this.escrowIdByJob.set(index.jobIds[i]!, index.ids[i]!);
+      for (const id of index.pendingIds) this.pendingEscrowIds.add(id);
+      this.escrowExpiryDueMs = index.expiryDueMs;
+    } else {
+      for (const escrow of this.escrows.values()) {
+        this.escrowIdByJob.set(escrow.jobId, escrow.id);
+        if (escrow.status !== 'pending') continue;
+        this.pendingEscrowIds.add(escrow.id);
+        this.escrowExpiryDueMs = Math.min(this.escrowExpiryDueMs, escrow.deadlineMs);
+      }
     }
     this.receiptPruneDueMs = Number.POSITIVE_INFINITY;
+    if (this.receipts.coldCount > 0) {
+      const notAfterMsMin = cold.receiptsNotAfterMsMin;
+      assert.ok(this.receipts.coldCount === this.receipts.size && notAfterMsMin !== undefined && Number.isSafeInteger(notAfterMsMin), 'a cold receipts table comes with its earliest not-after');
+      this.receiptPruneDueMs = notAfterMsMin + this.params.receiptGraceMs;
+      return;
+    }
     for (const receipt of this.receipts.values()) this.receiptPruneDueMs = Math.min(this.receiptPruneDueMs, this.receiptForgetAfterMs(receipt));
   }
 

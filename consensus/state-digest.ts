@@ -31,6 +31,19 @@ function addInto(sum: Uint32Array, hash: Uint8Array, sign: 1 | -1): void {
   }
 }
 
+/**
+ * Entries a snapshot holds that were not turned into records at restore ("cold"): sorted by key,
+ * read one at a time when asked for. A restart then pays for the records it touches, not for the
+ * whole table (100,000+ settled receipts, each remembered for days and rarely read again).
+ */
+export interface ColdEntries<V> {
+  readonly count: number;
+  /** The index of `key`, or −1. */
+  indexOf(key: string): number;
+  keyAt(index: number): string;
+  valueAt(index: number, key: string): V;
+}
+
 export class DigestedTable<V> {
   readonly name: string;
   /** Entries at most; a write that would add one more is a bug (callers refuse the transaction first). */
@@ -40,6 +53,13 @@ export class DigestedTable<V> {
   /** Value of each key written since the last fold, as it was before (undefined: absent). */
   readonly #before = new Map<string, V | undefined>();
   readonly #digest = new Uint32Array(WORDS);
+  /**
+   * Entries restored but not materialised (`loadCold`): the table's content is #entries plus the
+   * cold entries whose key is not in #shadowed (cold keys since written, deleted or read, whose
+   * current state is in #entries). Any walk over the whole table materialises them all (`#thaw`).
+   */
+  #cold: ColdEntries<V> | null = null;
+  readonly #shadowed = new Set<string>();
 
   constructor(name: string, entriesMax: number, encode: (value: V) => readonly CborValue[]) {
     assert.ok(Number.isSafeInteger(entriesMax) && entriesMax > 0);
@@ -49,41 +69,78 @@ export class DigestedTable<V> {
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#entries.size + (this.#cold === null ? 0 : this.#cold.count - this.#shadowed.size);
   }
 
   get isFull(): boolean {
-    return this.#entries.size >= this.entriesMax;
+    return this.size >= this.entriesMax;
   }
 
   get(key: string): V | undefined {
-    return this.#entries.get(key);
+    const value = this.#entries.get(key);
+    if (value !== undefined || this.#cold === null || this.#shadowed.has(key)) return value;
+    const index = this.#cold.indexOf(key);
+    if (index < 0) return undefined;
+    // Materialised once: later reads and writes of this key find it in #entries.
+    const cold = this.#cold.valueAt(index, key);
+    this.#entries.set(key, cold);
+    this.#shadowed.add(key);
+    return cold;
   }
 
   has(key: string): boolean {
-    return this.#entries.has(key);
+    return this.get(key) !== undefined;
   }
 
   /** Entries in insertion order; callers that need a canonical order use `sortedEntries`. */
   values(): IterableIterator<V> {
+    this.#thaw();
     return this.#entries.values();
   }
 
   sortedEntries(): [string, V][] {
+    this.#thaw();
     return [...this.#entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Cold entries not yet materialised (0 once the table has been walked). */
+  get coldCount(): number {
+    return this.#cold === null ? 0 : this.#cold.count - this.#shadowed.size;
   }
 
   /** Stores a value; values are immutable, so a change is a new object. */
   set(key: string, value: V): void {
-    if (!this.#entries.has(key) && this.#entries.size >= this.entriesMax) assert.fail(`table ${this.name} is full (${this.entriesMax} entries)`);
+    const exists = this.has(key);
+    if (!exists && this.size >= this.entriesMax) assert.fail(`table ${this.name} is full (${this.entriesMax} entries)`);
     this.#remember(key);
     this.#entries.set(key, value);
   }
 
   delete(key: string): void {
-    if (!this.#entries.has(key)) assert.fail(`table ${this.name} has no entry ${key}`);
+    if (!this.has(key)) assert.fail(`table ${this.name} has no entry ${key}`);
     this.#remember(key);
     this.#entries.delete(key);
+  }
+
+  /**
+   * Restores the table's entries as cold ones (`ColdEntries`), with the digest the snapshot stores
+   * (`restoreDigest`). The table must be empty and unwritten.
+   */
+  loadCold(cold: ColdEntries<V>): void {
+    if (this.#entries.size > 0 || this.#cold !== null || this.#before.size > 0 || cold.count > this.entriesMax) assert.fail(`table ${this.name}: cannot load cold entries`);
+    if (cold.count > 0) this.#cold = cold;
+  }
+
+  /** Materialises every cold entry (a walk over the whole table needs them all). */
+  #thaw(): void {
+    const cold = this.#cold;
+    if (cold === null) return;
+    for (let i = 0; i < cold.count; i++) {
+      const key = cold.keyAt(i);
+      if (!this.#shadowed.has(key)) this.#entries.set(key, cold.valueAt(i, key));
+    }
+    this.#cold = null;
+    this.#shadowed.clear();
   }
 
   /**
@@ -92,7 +149,7 @@ export class DigestedTable<V> {
    * re-encodes anything.
    */
   load(key: string, value: V, entryBytes: Uint8Array): void {
-    if (this.#entries.has(key) || this.#entries.size >= this.entriesMax) assert.fail(`table ${this.name}: cannot load ${key}`);
+    if (this.#entries.has(key) || this.#entries.size >= this.entriesMax || this.#cold !== null) assert.fail(`table ${this.name}: cannot load ${key}`);
     this.#entries.set(key, value);
     addInto(this.#digest, this.#hash(entryBytes), 1);
   }
@@ -103,8 +160,12 @@ export class DigestedTable<V> {
    * have been written since it was made.
    */
   loadUnhashed(key: string, value: V): void {
-    if (this.#entries.has(key) || this.#entries.size >= this.entriesMax || this.#before.size > 0) assert.fail(`table ${this.name}: cannot load ${key}`);
+    const sizeBefore = this.#entries.size;
+    if (sizeBefore >= this.entriesMax || this.#before.size > 0 || this.#cold !== null) assert.fail(`table ${this.name}: cannot load ${key}`);
+    // One hash-table operation per entry (a restore loads hundreds of thousands): a key already
+    // present leaves the size unchanged.
     this.#entries.set(key, value);
+    if (this.#entries.size === sizeBefore) assert.fail(`table ${this.name}: ${key} loaded twice`);
   }
 
   /** Sets the digest to one a snapshot stored with the entries loaded by `loadUnhashed`. */
@@ -114,6 +175,7 @@ export class DigestedTable<V> {
     for (let i = 0; i < WORDS; i++) this.#digest[i] = view.getUint32(4 * i);
   }
 
+  /** Called after `has`/`get` of `key`: a cold key is materialised by then, so #entries holds its value. */
   #remember(key: string): void {
     if (!this.#before.has(key)) this.#before.set(key, this.#entries.get(key));
   }
@@ -145,6 +207,7 @@ export class DigestedTable<V> {
   /** The digest computed from scratch over the current entries (tests and audits). */
   recomputeDigest(): Uint8Array {
     const sum = new Uint32Array(WORDS);
+    this.#thaw();
     for (const [key, value] of this.#entries) addInto(sum, this.#hash(this.entryBytes(key, value)), 1);
     return digestToBytes(sum);
   }

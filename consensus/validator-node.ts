@@ -196,6 +196,7 @@ export class ValidatorNode {
     assert.ok(!this.#running, 'a validator node starts once');
     const store = this.#deps.chainStore;
     const startedMs = this.#deps.clock.now();
+    const cpuBefore = process.threadCpuUsage();
     const { ledger, fromHeight } = this.#restoreLedger();
     const appOptions: LedgerApplicationOptions = { chainId: this.#config.chainId, decoded: this.#decoded, verifySignature: this.#verdicts.verify,
       proposalTxsMax: this.#config.proposalTxsMax ?? PROPOSAL_TXS_MAX_DEFAULT, ...(this.#config.nodeOfValidator ? { nodeOfValidator: this.#config.nodeOfValidator } : {}) };
@@ -212,6 +213,12 @@ export class ValidatorNode {
     this.#app = app;
     const height = store.height + 1;
     const last = store.height > 0 ? store.block(store.height) : undefined;
+    // What this validator last committed is its newest stored block (restored and, when replayed,
+    // checked against its app hash): clients see the height it is at from the start, not nothing
+    // until the next decision.
+    this.#lastCommitted = last === undefined ? null : {
+      height: store.height, blockId: last.blockId, timeMs: last.block.header.timeMs, txs: last.block.txs.length, appHash: last.appHash, round: last.commit.round,
+    };
     const guard = new SignGuard(this.#deps.signStateStore, this.#deps.key, this.#config.chainId);
     const limits = this.#config.limits ?? TENDERMINT_LIMITS_DEFAULT;
     this.#core = new TendermintCore(
@@ -237,7 +244,10 @@ export class ValidatorNode {
     this.#running = true;
     this.#heightEnteredMs = this.#deps.clock.now();
     this.#deps.transport.onMessage((from, message) => this.#receive(from, message));
-    this.#log.info({ height, replayed: store.height - fromHeight, restoreMs: this.#deps.clock.now() - startedMs }, 'validator started');
+    const cpu = process.threadCpuUsage(cpuBefore);
+    this.#log.info({
+      height, replayed: store.height - fromHeight, restoreMs: this.#deps.clock.now() - startedMs, restoreCpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    }, 'validator started');
     this.#run({ kind: 'start' });
     // A restarted validator is usually behind: ask everyone for what follows our chain now rather
     // than after the core notices it is stalled (two gossip ticks). Peers without it answer nothing.
@@ -422,7 +432,10 @@ export class ValidatorNode {
       case 'commit': {
         const height = message.commit.height;
         if (height === this.#core.height && !this.#core.awaitingCommit) this.#run(message);
-        else if (height > this.#core.height && this.#pendingCommits.size < PENDING_COMMITS_MAX) this.#pendingCommits.set(height, message);
+        else if (height > this.#core.height && this.#pendingCommits.size < PENDING_COMMITS_MAX) {
+          this.#pendingCommits.set(height, message);
+          if (height === this.#core.height + 1) this.#hurryToNextHeight();
+        }
         return;
       }
       case 'commit-request':
@@ -480,7 +493,10 @@ export class ValidatorNode {
     this.#lastCommitted = info;
     for (const listener of this.#committedListeners) listener(info);
     const empty = block.txs.length === 0 && this.#mempool.size === 0;
-    const delayMs = empty ? (this.#config.emptyBlockIntervalMs ?? 1000) : (this.#config.commitDelayMs ?? 100);
+    // Behind the others (the commit of the next height is here already): no block-time floor, whose
+    // purpose is the next proposal's; that height is decided, so waiting only delays the catch-up.
+    const behind = this.#pendingCommits.has(height + 1);
+    const delayMs = behind ? 0 : empty ? (this.#config.emptyBlockIntervalMs ?? 1000) : (this.#config.commitDelayMs ?? 100);
     const timer = this.#after(delayMs, () => this.#enterNextHeight());
     this.#nextHeight = { appHash: response.appHash, timer, empty };
   }
@@ -493,6 +509,16 @@ export class ValidatorNode {
     this.#timers.delete(next.timer);
     const timer = this.#after(this.#config.commitDelayMs ?? 100, () => this.#enterNextHeight());
     this.#nextHeight = { appHash: next.appHash, timer, empty: false };
+  }
+
+  /** The commit of the next height arrived while waiting out the block-time floor: this validator is behind, go on now. */
+  #hurryToNextHeight(): void {
+    const next = this.#nextHeight;
+    if (next === null) return;
+    next.timer.cancel();
+    this.#timers.delete(next.timer);
+    const timer = this.#after(0, () => this.#enterNextHeight());
+    this.#nextHeight = { appHash: next.appHash, timer, empty: next.empty };
   }
 
   #enterNextHeight(): void {

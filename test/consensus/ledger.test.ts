@@ -443,6 +443,39 @@ describe('state hash and snapshots', () => {
     expect(toHex(twin.ledger.stateHash())).toBe(toHex(w.ledger.stateHash()));
   });
 
+  it('restores settled receipts unread, and still settles each exactly once, forgets them on time and snapshots the same bytes', () => {
+    const w = world();
+    const receipts = Array.from({ length: 40 }, (_, i) => {
+      w.escrow(`esc-${i}`, `job-${i}`, 'acme', 'sat-1', 1_000n);
+      return w.receipt('sat-1', `job-${i}`, 900n, { notAfterMs: (w.nowMs + (2 + (i % 3)) * HOUR_MS) as UnixMs });
+    });
+    w.block(receipts.slice(0, 30).map((receipt): LedgerTransaction => ({ kind: 'settle-receipt', receipt })));
+    const restored = Ledger.restore(w.ledger.snapshot());
+    expect(restored.settledReceiptCount).toBe(30);
+    const twin = new LedgerWorld({}, restored);
+    // A settled receipt again (a no-op), one of them with other content under its name, and new ones.
+    const reused = signReceipt({ ...receipts[3]!.receipt, amountMinor: 800n }, w.seeds.get('sat-1')!);
+    const next: LedgerTransaction[] = [
+      ...[0, 17, 29].map((i): LedgerTransaction => ({ kind: 'settle-receipt', receipt: receipts[i]! })),
+      { kind: 'settle-receipt', receipt: reused },
+      ...receipts.slice(30).map((receipt): LedgerTransaction => ({ kind: 'settle-receipt', receipt })),
+    ];
+    const [original, again] = [w, twin].map((x) => x.block(next).results.map(codeOf));
+    expect(again).toEqual(['no-op', 'no-op', 'no-op', 'ORBITFED_RECEIPT_SEQUENCE_REUSED', ...Array(10).fill('applied')]);
+    expect(again).toEqual(original);
+    expect(restored.settledReceiptCount).toBe(40);
+    expect(toHex(restored.snapshot())).toBe(toHex(w.ledger.snapshot()));
+    expect(toHex(restored.recomputeStateHash())).toBe(toHex(w.ledger.stateHash()));
+    // Past the first not-afters + grace both forget the same receipts, restored unread or not.
+    const second = Ledger.restore(w.ledger.snapshot());
+    const third = new LedgerWorld({}, second);
+    const pruned = [w, third].map((x) => x.block([], 2 * HOUR_MS + w.ledger.params.receiptGraceMs + 1).prunedReceipts);
+    expect(pruned[0]).toBeGreaterThan(0);
+    expect(pruned[1]).toBe(pruned[0]);
+    expect(toHex(second.stateHash())).toBe(toHex(w.ledger.stateHash()));
+    expect(second.settledReceiptCount).toBe(w.ledger.settledReceiptCount);
+  });
+
   const codeOfRestore = (bytes: Uint8Array): string | undefined => {
     try {
       Ledger.restore(bytes);
@@ -504,6 +537,46 @@ describe('state hash and snapshots', () => {
     expect(codeOfRestore(tampered(key, 'z'.charCodeAt(0)))).toBe('ORBITFED_LEDGER_SNAPSHOT_INVALID');
     expect(codeOfRestore(tampered(key + 4, 99))).toBe('ORBITFED_LEDGER_SNAPSHOT_INVALID');
     expect(codeOfRestore(tampered(key - 1, 200))).toBe('ORBITFED_LEDGER_SNAPSHOT_INVALID');
+  });
+
+  it('reads escrows as strictly, though it leaves them unread: status, deadline range, key order, UTF-8', () => {
+    const snapshot = busy().ledger.snapshot();
+    const tampered = (at: number, value: number): Uint8Array => {
+      const copy = Uint8Array.from(snapshot);
+      copy[at] = value;
+      return rechecksummed(copy);
+    };
+    // An escrow: key, job id, tenant, provider, currency (u8 length, then the text each), amount
+    // (u64), deadline (u64), opened at (u64), content hash (32 bytes), status (u8), …
+    const job = offsetOf(snapshot, 'job-1');
+    const deadline = job + 5 + 5 + 15 + 4 + 8;
+    expect(codeOfRestore(tampered(deadline + 8 + 8 + 32, 9))).toBe('ORBITFED_LEDGER_SNAPSHOT_INVALID');
+    expect(codeOfRestore(tampered(deadline, 0xff))).toBe('ORBITFED_LEDGER_SNAPSHOT_INVALID');
+    expect(codeOfRestore(tampered(offsetOf(snapshot, 'esc-2') + 4, '0'.charCodeAt(0)))).toBe('ORBITFED_LEDGER_SNAPSHOT_INVALID');
+    expect(codeOfRestore(tampered(job + 5 + 1, 0xff))).toBe('ORBITFED_LEDGER_SNAPSHOT_MALFORMED');
+    expect(codeOfRestore(tampered(job - 1, 65))).toBe('ORBITFED_LEDGER_SNAPSHOT_INVALID');
+  });
+
+  it('reads settled receipts as strictly, though it leaves them unread: key order, lengths, the range of not-after, the end', () => {
+    const w = world();
+    for (const job of ['job-1', 'job-2']) w.escrow(`esc-${job}`, job, 'acme', 'sat-1', 1_000n);
+    w.block(['job-1', 'job-2'].map((job): LedgerTransaction => ({ kind: 'settle-receipt', receipt: w.receipt('sat-1', job, 900n) })));
+    const snapshot = w.ledger.snapshot();
+    const tampered = (at: number, value: number): Uint8Array => {
+      const copy = Uint8Array.from(snapshot);
+      copy[at] = value;
+      return rechecksummed(copy);
+    };
+    // A receipt: key "sat-1#N" (u8 length first), content hash (32 bytes), not-after (u64); the
+    // escrows before them name the receipts that settled them.
+    const first = offsetOf(snapshot, 'sat-1#1', 1);
+    const second = offsetOf(snapshot, 'sat-1#2', 1);
+    expect(codeOfRestore(tampered(second + 6, '0'.charCodeAt(0)))).toBe('ORBITFED_LEDGER_SNAPSHOT_INVALID');
+    expect(codeOfRestore(tampered(first - 1, 200))).toBe('ORBITFED_LEDGER_SNAPSHOT_INVALID');
+    expect(codeOfRestore(tampered(first + 7 + 32, 0xff))).toBe('ORBITFED_LEDGER_SNAPSHOT_INVALID');
+    expect(codeOfRestore(tampered(second - 1, 250))).toMatch(/^ORBITFED_LEDGER_SNAPSHOT_(INVALID|TRUNCATED)$/);
+    // A non-ASCII key is read the eager way, as strictly.
+    expect(codeOfRestore(tampered(second + 6, 0xc3))).toBe('ORBITFED_LEDGER_SNAPSHOT_MALFORMED');
   });
 
   it('still restores a version 1 snapshot (CBOR entries, digests recomputed), to the state hash it was written with', () => {

@@ -71,11 +71,30 @@ describe('validator node (the shell around the Tendermint core, on an in-memory 
     const before = h.nodes[0]!.height;
     h.runUntilHeight(before + 6);
     const restarted = h.start(3);
+    // Its last committed block is the newest it stored, from the start (before any new decision).
+    expect(restarted.lastCommitted?.height).toBe(restarted.height - 1);
+    expect(restarted.lastCommitted?.blockId).toBe(h.stores[3]!.block(restarted.height - 1)!.blockId);
     const target = h.nodes[0]!.height + 2;
     h.runUntilHeight(target);
     expect(restarted.height).toBeGreaterThan(target);
     expectAgreement(h, target);
     expect(hexOf(restarted.ledger.stateHash())).toBe(hexOf(h.nodes[0]!.ledger.stateHash()));
+  });
+
+  it('a restarted validator that is behind applies the commits of idle heights back to back, without the block-time floor of each', () => {
+    const h = (harness = new ValidatorHarness(5));
+    for (let i = 0; i < 4; i++) h.start(i);
+    h.runUntilHeight(3);
+    h.crash(3);
+    // Six empty heights without it: the others wait emptyBlockIntervalMs (500 ms) after each.
+    h.runUntilHeight(h.nodes[0]!.height + 6);
+    const target = h.nodes[0]!.lastCommitted!.height;
+    const restarted = h.start(3);
+    expect(target - restarted.height).toBeGreaterThanOrEqual(5);
+    // Waiting out the floor after each would take ≥ 2.5 s; the commits come 8 per answer.
+    h.run(1000);
+    expect(restarted.lastCommitted?.height ?? 0).toBeGreaterThanOrEqual(target);
+    expectAgreement(h, target);
   });
 
   it('verifies each receipt signature once per validator: in its worker while the receipt waits, not again in FinalizeBlock', async () => {
