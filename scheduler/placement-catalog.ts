@@ -56,6 +56,8 @@ export class NodeCatalog {
   readonly filterColumns: FilterColumns;
   /** Per catalog index: the end of the node's last blackout (−Infinity without any): a run ready after it needs no blackout check. */
   readonly blackoutsEndMaxMs: Float64Array;
+  /** Per catalog index: the start of the node's first blackout (Infinity without any): a run that ends by then needs no blackout check either. */
+  readonly blackoutsStartMinMs: Float64Array;
   /** Ground tracks for processing footprints; undefined without borders. */
   readonly groundTracks: GroundTracks | undefined;
   /** Per-node arrays placement reuses from one decision to the next (placement is synchronous: one at a time). */
@@ -98,6 +100,7 @@ export class NodeCatalog {
       input.chainId === undefined || node.attestations.length === 0 ? new Set<string>() : verifiedAuditors(node, keys, input.chainId));
     this.filterColumns = filterColumnsOf(input.nodes);
     this.blackoutsEndMaxMs = Float64Array.from(input.nodes, (node) => node.blackouts.reduce((max, b) => Math.max(max, b.endMs), -Infinity));
+    this.blackoutsStartMinMs = Float64Array.from(input.nodes, (node) => node.blackouts.reduce((min, b) => Math.min(min, b.startMs), Infinity));
     const bits = new Map<string, number>();
     for (const set of this.auditors) for (const a of set) if (!bits.has(a)) bits.set(a, bits.size < AUDITOR_BITS_MAX ? 1 << bits.size : 0);
     this.auditorBits = bits.size <= AUDITOR_BITS_MAX ? bits : undefined;

@@ -139,6 +139,10 @@ export interface FilterColumns {
   readonly gpu: Float64Array;
   /** The spec's reputation (or the default); the ledger's, when the caller gives it, is looked up instead. */
   readonly specReputationPpm: Float64Array;
+  /** The least of each column (NaN when one is NaN): a job asking no more than it fails no node there, and the column is not read. */
+  readonly diskBytesMin: number;
+  readonly gpuMin: number;
+  readonly specReputationPpmMin: number;
   readonly currencyCode: Int32Array;
   readonly currencyCodes: ReadonlyMap<string, number>;
   readonly priceCpu: Float64Array;
@@ -172,6 +176,10 @@ export function filterColumnsOf(nodes: readonly NodeSpec[]): FilterColumns {
   // NodeSpecSchema allows two runtimes; a 31-bit mask is far from its end.
   if (runtimeBits.size > 30) throw new OrbitfedError('ORBITFED_PLACEMENT_CATALOG', `${runtimeBits.size} distinct runtimes; the filters tell at most 30 apart`, { field: 'nodes' });
   const orbital = Uint8Array.from(nodes, (n) => (n.kind === 'orbital' ? 1 : 0));
+  const diskBytes = Float64Array.from(nodes, (n) => n.resources.diskBytes);
+  const gpu = Float64Array.from(nodes, (n) => n.resources.gpu);
+  const specReputationPpm = Float64Array.from(nodes, (n) => n.reputationPpm ?? REPUTATION_PPM_DEFAULT);
+  const min = (column: Float64Array): number => column.reduce((least, v) => Math.min(least, v), Infinity);
   const kindRunEnd = new Int32Array(nodes.length);
   for (let i = nodes.length - 1; i >= 0; i--) kindRunEnd[i] = i + 1 < nodes.length && orbital[i + 1] === orbital[i] ? kindRunEnd[i + 1]! : i + 1;
   return {
@@ -180,9 +188,8 @@ export function filterColumnsOf(nodes: readonly NodeSpec[]): FilterColumns {
     runtimeMask, runtimeBits,
     cpu: Float64Array.from(nodes, (n) => n.resources.cpu),
     memoryBytes: Float64Array.from(nodes, (n) => n.resources.memoryBytes),
-    diskBytes: Float64Array.from(nodes, (n) => n.resources.diskBytes),
-    gpu: Float64Array.from(nodes, (n) => n.resources.gpu),
-    specReputationPpm: Float64Array.from(nodes, (n) => n.reputationPpm ?? REPUTATION_PPM_DEFAULT),
+    diskBytes, gpu, specReputationPpm,
+    diskBytesMin: min(diskBytes), gpuMin: min(gpu), specReputationPpmMin: min(specReputationPpm),
     currencyCode: currency.codes, currencyCodes: currency.byName,
     priceCpu: Float64Array.from(nodes, (n) => n.pricePerHourMinor.cpu),
     priceMemoryGiB: Float64Array.from(nodes, (n) => n.pricePerHourMinor.memoryGiB),
@@ -260,12 +267,14 @@ export function priceMinorNumberAt(columns: FilterColumns, jf: JobFilter, job: J
 
 /**
  * The filters for the nodes `from … to − 1` of the catalog, in index order: `verdictOut[i]` gets the
- * first filter node i fails (undefined when it passes them all) and `priceOut[i]` its price
- * (priceMinorNumberAt) when it passes. One loop over the columns with everything the job compares
- * read once: the filters run for every node of every job, so per node they are a few array reads.
+ * first filter node i fails (undefined when it passes them all), and when it passes, `priceOut[i]`
+ * its price (priceMinorNumberAt) and `queueOut[i]` the execution time queued on it (its load's:
+ * looked up once per node). One loop over the columns with everything the job compares read once:
+ * the filters run for every node of every job, so per node they are a few array reads.
  */
 export function filterRange(
   ctx: FilterContext, verdicts: FilterVerdicts, jf: JobFilter, from: number, to: number, verdictOut: (FilterVerdict | undefined)[], priceOut: Float64Array,
+  queueOut: Float64Array,
 ): void {
   const { job, rules, catalog, load, reputationPpm, restOk } = ctx;
   const { nodes, ids, auditorBits: bits, auditors, auditorMask } = catalog;
@@ -292,31 +301,49 @@ export function filterRange(
     }
     return undefined;
   };
+  const affinity = affinityNodes !== undefined || affinityOperators !== undefined || antiAffinityNodes !== undefined || antiAffinityOperators !== undefined;
+  const affinityVerdict = (index: number): FilterVerdict | undefined => {
+    if (affinityNodes !== undefined && !affinityNodes.has(ids[index]!)) return verdicts.affinityNode;
+    if (affinityOperators !== undefined && !affinityOperators.has(nodes[index]!.operator)) return verdicts.affinityOperator;
+    if (antiAffinityNodes !== undefined && antiAffinityNodes.has(ids[index]!)) return verdicts.antiAffinityNode;
+    if (antiAffinityOperators !== undefined && antiAffinityOperators.has(nodes[index]!.operator)) return verdicts.antiAffinityOperator;
+    return undefined;
+  };
+  // The column filters, in filter order, by the bit each sets in `failed` below.
+  const columnVerdicts = [verdicts.architecture, verdicts.runtime, verdicts.cpu, verdicts.memory, verdicts.disk, verdicts.gpu];
+  const { architectureCode: jobArchitectureCode, cpu: jobCpu, memoryBytes: jobMemoryBytes, diskBytes: jobDiskBytes, gpu: jobGpu } = jf;
+  // Columns no node can fail for this job are not read (most jobs ask no disk, no GPU, no reputation floor).
+  const checkDisk = !(jobDiskBytes <= columns.diskBytesMin);
+  const checkGpu = !(jobGpu <= columns.gpuMin);
+  const checkReputation = reputationPpm !== undefined || !(floorPpm <= columns.specReputationPpmMin);
   for (let index = from; index < to; index++) {
     const orbital = orbitalColumn[index] === 1;
     const nodeLoad = load === undefined ? undefined : load.get(ids[index]!);
+    // Every column filter at once, then the first that failed (lowest bit): nodes fail them in no
+    // particular order, and a branch per filter was mispredicted for many nodes.
+    const failed = (anyArchitecture || architectureCode[index] === jobArchitectureCode ? 0 : 1)
+      | ((runtimeMask[index]! & runtimeBit) === 0 ? 2 : 0)
+      | (cpu[index]! - (nodeLoad?.cpuInUse ?? 0) < jobCpu ? 4 : 0)
+      | (memoryBytes[index]! - (nodeLoad?.memoryBytesInUse ?? 0) < jobMemoryBytes ? 8 : 0)
+      | (checkDisk && diskBytes[index]! < jobDiskBytes ? 16 : 0)
+      | (checkGpu && gpu[index]! < jobGpu ? 32 : 0);
     let verdict: FilterVerdict | undefined;
     if (required && !orbital) verdict = verdicts.orbitalRequired;
     else if (forbidden && orbital) verdict = verdicts.orbitalForbidden;
-    else if (affinityNodes !== undefined && !affinityNodes.has(ids[index]!)) verdict = verdicts.affinityNode;
-    else if (affinityOperators !== undefined && !affinityOperators.has(nodes[index]!.operator)) verdict = verdicts.affinityOperator;
-    else if (antiAffinityNodes !== undefined && antiAffinityNodes.has(ids[index]!)) verdict = verdicts.antiAffinityNode;
-    else if (antiAffinityOperators !== undefined && antiAffinityOperators.has(nodes[index]!.operator)) verdict = verdicts.antiAffinityOperator;
-    else if (!anyArchitecture && architectureCode[index] !== jf.architectureCode) verdict = verdicts.architecture;
-    else if ((runtimeMask[index]! & runtimeBit) === 0) verdict = verdicts.runtime;
-    else if (cpu[index]! - (nodeLoad?.cpuInUse ?? 0) < jf.cpu) verdict = verdicts.cpu;
-    else if (memoryBytes[index]! - (nodeLoad?.memoryBytesInUse ?? 0) < jf.memoryBytes) verdict = verdicts.memory;
-    else if (diskBytes[index]! < jf.diskBytes) verdict = verdicts.disk;
-    else if (gpu[index]! < jf.gpu) verdict = verdicts.gpu;
-    else if (attested && attestationVerdict(index) !== undefined) verdict = attestationVerdict(index);
-    else if ((reputationPpm?.get(ids[index]!) ?? specReputationPpm[index]!) < floorPpm) verdict = verdicts.reputation;
+    else if (affinity && (verdict = affinityVerdict(index)) !== undefined) { /* verdict set */ }
+    else if (failed !== 0) verdict = columnVerdicts[31 - Math.clz32(failed & -failed)];
+    else if (attested && (verdict = attestationVerdict(index)) !== undefined) { /* verdict set */ }
+    else if (checkReputation && (reputationPpm?.get(ids[index]!) ?? specReputationPpm[index]!) < floorPpm) verdict = verdicts.reputation;
     else if (currencyCode[index] !== jf.currencyCode) verdict = verdicts.currency;
     else if (restOk[index] === 0) verdict = orbital ? verdicts.atRestOrbital : verdicts.atRestGround;
     else if (footprint && !orbital && !groundInFootprint(rules, nodes[index]!)) verdict = verdicts.footprint;
     else {
       const price = priceMinorNumberAt(columns, jf, job, nodes[index]!, index);
       if (price > maxPrice) verdict = verdicts.price;
-      else priceOut[index] = price;
+      else {
+        priceOut[index] = price;
+        queueOut[index] = nodeLoad?.queuedExecutionMs ?? 0;
+      }
     }
     verdictOut[index] = verdict;
   }

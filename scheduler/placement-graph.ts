@@ -2,13 +2,14 @@
 // contact's attributes in typed arrays (in the plan's start order, and an end-descending order for
 // the backward search), and per node its outgoing contacts by start and its incoming contacts by
 // end, each split into duration classes so that "the contacts open at time t" is a few binary
-// searches rather than a scan of the node's day (the idea of contact-plans/cgr.ts's ContactGraph).
+// searches rather than a scan of the node's day (the idea of contact-plans/cgr.ts's ContactGraph),
+// each in one bucket of a small index when the class is long (a station's passes over a day).
 // Derived data only, built on a plan's first placement and kept with the plan.
 import assert from 'node:assert/strict';
 import type { Contact, ContactPlan } from '../contact-plans/index.ts';
 
-/** Duration classes: class k holds contacts lasting ≤ 8^k s (k < last), the last class the rest. */
-const DURATION_CLASSES = 7;
+/** Duration classes: class k holds contacts lasting ≤ 8^k s (k < last), the last class the rest (so a node has at most this many segments). */
+export const DURATION_CLASSES = 7;
 
 /** One node's contacts of one duration class: positions [offset, end) of a per-node list, and their longest duration. */
 export interface ClassSegments {
@@ -21,6 +22,17 @@ export interface ClassSegments {
   readonly contacts: Int32Array;
   /** The key of each position (start for outgoing, end for incoming). */
   readonly keySec: Float64Array;
+  /**
+   * Per segment: where its bucket positions start in `bucketPos`, or −1 (a short segment, or keys
+   * all alike). Bucket b of segment s covers keys from keySec[segOffset[s]] + b × width on, and
+   * bucketPos holds the first position of each (then the segment's end): `segmentLowerBound`
+   * looks in one bucket instead of bisecting a station's day of passes, a dozen reads scattered
+   * over a plan-sized array.
+   */
+  readonly segBucketFirst: Int32Array;
+  readonly segBucketCount: Int32Array;
+  readonly segBucketWidthSec: Float64Array;
+  readonly bucketPos: Int32Array;
 }
 
 /**
@@ -240,13 +252,62 @@ function buildSegments(nodeCount: number, m: number, nodeOf: Int32Array, startSe
     segFirst[n + 1] = segOffsetList.length;
   }
   segOffsetList.push(m);
-  return {
-    segFirst,
-    segOffset: Int32Array.from(segOffsetList),
-    segDurationMaxSec: Float64Array.from(segDurationList),
-    contacts: positions,
-    keySec: Float64Array.from(positions, (c) => key[c]!),
-  };
+  const segOffset = Int32Array.from(segOffsetList);
+  const keySec = Float64Array.from(positions, (c) => key[c]!);
+  return { segFirst, segOffset, segDurationMaxSec: Float64Array.from(segDurationList), contacts: positions, keySec, ...segmentBucketsOf(segOffset, keySec) };
+}
+
+/** Segments at least this long get buckets. */
+const BUCKETED_SEGMENT_MIN = 32;
+/** Positions per bucket on average. */
+const BUCKET_POSITIONS = 4;
+
+/** The bucket index of ClassSegments (see there) for segments `segOffset` over `keySec`. */
+export function segmentBucketsOf(segOffset: Int32Array, keySec: Float64Array): Pick<ClassSegments, 'segBucketFirst' | 'segBucketCount' | 'segBucketWidthSec' | 'bucketPos'> {
+  const segments = segOffset.length - 1;
+  const segBucketFirst = new Int32Array(segments).fill(-1);
+  const segBucketCount = new Int32Array(segments);
+  const segBucketWidthSec = new Float64Array(segments);
+  const positions: number[] = [];
+  for (let s = 0; s < segments; s++) {
+    const lo = segOffset[s]!;
+    const hi = segOffset[s + 1]!;
+    const minSec = keySec[lo]!;
+    if (hi - lo < BUCKETED_SEGMENT_MIN || !(keySec[hi - 1]! > minSec)) continue;
+    const count = Math.ceil((hi - lo) / BUCKET_POSITIONS);
+    const widthSec = (keySec[hi - 1]! - minSec) / count;
+    segBucketFirst[s] = positions.length;
+    segBucketCount[s] = count;
+    segBucketWidthSec[s] = widthSec;
+    let p = lo;
+    for (let b = 0; b < count; b++) {
+      // The same arithmetic as segmentLowerBound's edges.
+      const edgeSec = minSec + b * widthSec;
+      while (p < hi && keySec[p]! < edgeSec) p++;
+      positions.push(p);
+    }
+    positions.push(hi);
+  }
+  return { segBucketFirst, segBucketCount, segBucketWidthSec, bucketPos: Int32Array.from(positions) };
+}
+
+/** `lowerBound` over the whole of segment `s` (the first position whose key is ≥ `atSec`, else the segment's end), through its buckets when it has them. */
+export function segmentLowerBound(segments: ClassSegments, s: number, atSec: number): number {
+  const first = segments.segBucketFirst[s]!;
+  const lo = segments.segOffset[s]!;
+  const keySec = segments.keySec;
+  if (first < 0) return lowerBound(keySec, lo, segments.segOffset[s + 1]!, atSec);
+  const minSec = keySec[lo]!;
+  if (!(minSec < atSec)) return lo;
+  const count = segments.segBucketCount[s]!;
+  const widthSec = segments.segBucketWidthSec[s]!;
+  let b = Math.floor((atSec - minSec) / widthSec);
+  if (!(b < count)) b = count - 1;
+  // Rounding may put atSec a bucket off: settle on minSec + b × width ≤ atSec ≤ minSec + (b + 1) × width (the last bucket has no upper edge).
+  while (b > 0 && minSec + b * widthSec > atSec) b -= 1;
+  while (b < count - 1 && minSec + (b + 1) * widthSec < atSec) b += 1;
+  // Every key before bucket b is below its edge, so below atSec; bucket b + 1 starts at a key ≥ its edge ≥ atSec.
+  return lowerBound(keySec, segments.bucketPos[first + b]!, segments.bucketPos[first + b + 1]!, atSec);
 }
 
 /** First position in [lo, hi) whose key is ≥ `atSec` (hi when none). */

@@ -30,7 +30,7 @@
 // data, and, when the sender is orbital, may receive it from orbit (a downlink).
 import type { ContactBookings } from '../contact-plans/index.ts';
 import { ACCEPT_FROM_GROUND, ACCEPT_FROM_ORBIT, type ContactRules, type ContactSubset, receivable } from './placement-contact-subset.ts';
-import { lowerBound, type PlacementGraph, type ScanOrder } from './placement-graph.ts';
+import { DURATION_CLASSES, lowerBound, segmentLowerBound, type PlacementGraph, type ScanOrder } from './placement-graph.ts';
 
 export { ACCEPT_FROM_GROUND, ACCEPT_FROM_ORBIT, type ContactRules };
 
@@ -139,10 +139,11 @@ export interface ScanScratch {
   readonly arrivalSec: Float64Array;
   readonly parentContact: Int32Array;
   readonly improvedFlag: Uint8Array;
+  readonly drains: TimedHeap;
 }
 
 export function newScanScratch(nodeCount: number): ScanScratch {
-  return { arrivalSec: new Float64Array(nodeCount), parentContact: new Int32Array(nodeCount), improvedFlag: new Uint8Array(nodeCount) };
+  return { arrivalSec: new Float64Array(nodeCount), parentContact: new Int32Array(nodeCount), improvedFlag: new Uint8Array(nodeCount), drains: new TimedHeap() };
 }
 
 /**
@@ -167,7 +168,7 @@ export class ForwardScan {
   #source = -1;
   #startSec = 0;
   /** Nodes whose open contacts are still to be relaxed, by arrival (a min-heap; stale entries skipped). */
-  readonly #drains = new TimedHeap();
+  readonly #drains: TimedHeap;
   readonly #improvedFlag: Uint8Array;
   #improved: number[] = [];
   #position: number;
@@ -198,6 +199,8 @@ export class ForwardScan {
     this.arrivalSec = (scratch?.arrivalSec ?? new Float64Array(g.nodeCount)).fill(Infinity);
     this.parentContact = (scratch?.parentContact ?? new Int32Array(g.nodeCount)).fill(-1);
     this.#improvedFlag = (scratch?.improvedFlag ?? new Uint8Array(g.nodeCount)).fill(0);
+    this.#drains = scratch?.drains ?? new TimedHeap();
+    this.#drains.clear();
     this.arrivalSec[source] = startSec;
     this.#reachedStartMaxSec = g.outgoingStartMaxSec[source]!;
     this.#groundFromOrbitOpen = groundFromOrbitCount(g, rules);
@@ -226,13 +229,21 @@ export class ForwardScan {
    */
   #relaxSourceContacts(afterSec: number, untilSec: number, exclusive = false): void {
     const source = this.#source;
-    if (this.#rules.accept[source] !== 0) return;
-    const out = this.#g.outgoing;
+    const accept = this.#rules.accept;
+    if (accept[source] !== 0) return;
+    const g = this.#g;
+    const out = g.outgoing;
+    const toAt = g.outgoingTo;
+    // `receivable` read from the outgoing index (sequential, where the contact-indexed arrays miss
+    // the cache for each of the source's contacts, most of which the rules refuse).
+    const fromBit = this.#rules.orbital[source] === 1 ? ACCEPT_FROM_ORBIT : ACCEPT_FROM_GROUND;
     for (let s = out.segFirst[source]!, last = out.segFirst[source + 1]!; s < last; s++) {
       const end = out.segOffset[s + 1]!;
-      for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, afterSec); p < end && out.keySec[p]! <= untilSec; p++) {
+      for (let p = segmentLowerBound(out, s, afterSec); p < end && out.keySec[p]! <= untilSec; p++) {
         if (exclusive && out.keySec[p] === afterSec) continue;
-        this.#relax(out.contacts[p]!, this.#startSec);
+        const v = toAt[p]!;
+        if ((accept[v]! & fromBit) === 0) continue;
+        this.#relaxOutgoing(p, v, this.#startSec);
       }
     }
   }
@@ -394,24 +405,35 @@ export class ForwardScan {
     for (let s = out.segFirst[u]!, last = out.segFirst[u + 1]!; s < last; s++) {
       const end = out.segOffset[s + 1]!;
       // Starts equal to the arrival too: the scan may have passed contacts starting at the same time.
-      for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, atSec - out.segDurationMaxSec[s]!); p < end && out.keySec[p]! <= atSec; p++) {
-        // Cheap refusals first: ended, not accepted, or cannot improve even at once.
-        if (endAt[p]! <= atSec) continue;
+      for (let p = segmentLowerBound(out, s, atSec - out.segDurationMaxSec[s]!); p < end && out.keySec[p]! <= atSec; p++) {
+        // Cheap refusals first: a receiver that may not take the data or is reached by atSec (so by
+        // atSec + owlt too: light time is ≥ 0) needs neither the end nor the light time read; then
+        // ended, or cannot improve even at once.
         const v = toAt[p]!;
-        if ((accept[v]! & fromBit) === 0 || arrivalSec[v]! <= atSec + g.outgoingOwltSec[p]!) continue;
+        if ((accept[v]! & fromBit) === 0 || arrivalSec[v]! <= atSec) continue;
+        if (endAt[p]! <= atSec || arrivalSec[v]! <= atSec + g.outgoingOwltSec[p]!) continue;
         this.#relaxOutgoing(p, v, atSec);
       }
     }
   }
 }
 
-/** A binary min-heap of (node, time) pairs in two parallel arrays. */
+/**
+ * A binary min-heap of (node, time) pairs in two parallel arrays, which keep their room when the
+ * heap empties (`clear`), so a heap reused from one search to the next grows only once.
+ */
 export class TimedHeap {
   readonly #nodes: number[] = [];
   readonly #keys: number[] = [];
+  #size = 0;
 
   get size(): number {
-    return this.#nodes.length;
+    return this.#size;
+  }
+
+  /** Empties the heap. */
+  clear(): void {
+    this.#size = 0;
   }
 
   minKey(): number {
@@ -425,9 +447,11 @@ export class TimedHeap {
   push(node: number, key: number): void {
     const nodes = this.#nodes;
     const keys = this.#keys;
-    let i = nodes.length;
-    nodes.push(node);
-    keys.push(key);
+    let i = this.#size++;
+    if (i === nodes.length) {
+      nodes.push(node);
+      keys.push(key);
+    }
     while (i > 0) {
       const up = (i - 1) >> 1;
       if (keys[up]! <= key) break;
@@ -444,10 +468,10 @@ export class TimedHeap {
     const nodes = this.#nodes;
     const keys = this.#keys;
     const top = nodes[0]!;
-    const lastNode = nodes.pop()!;
-    const lastKey = keys.pop()!;
-    const size = nodes.length;
+    const size = --this.#size;
     if (size === 0) return top;
+    const lastNode = nodes[size]!;
+    const lastKey = keys[size]!;
     let i = 0;
     for (;;) {
       let child = 2 * i + 1;
@@ -479,7 +503,7 @@ export function firstHopArrivalBoundSec(g: PlacementGraph, rules: ContactRules, 
   for (let s = out.segFirst[node]!, last = out.segFirst[node + 1]!; s < last; s++) {
     const end = out.segOffset[s + 1]!;
     let read = 0;
-    for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, readySec - out.segDurationMaxSec[s]!); p < end; p++) {
+    for (let p = segmentLowerBound(out, s, readySec - out.segDurationMaxSec[s]!); p < end; p++) {
       const startSec = out.keySec[p]!;
       if (Math.max(readySec, startSec) >= boundSec) break;
       if (++read > FIRST_HOP_SCAN_MAX) {
@@ -550,7 +574,7 @@ export function latestDepartures(
       for (let s = inc.segFirst[v]!, last = inc.segFirst[v + 1]!; s < last; s++) {
         const end = inc.segOffset[s + 1]!;
         const untilSec = latestSec + inc.segDurationMaxSec[s]!;
-        for (let p = lowerBound(inc.keySec, inc.segOffset[s]!, end, latestSec - owltMaxSec); p < end && inc.keySec[p]! < untilSec; p++) {
+        for (let p = segmentLowerBound(inc, s, latestSec - owltMaxSec); p < end && inc.keySec[p]! < untilSec; p++) {
           const c = inc.contacts[p]!;
           // Ends equal to latest − owlt too: the scan may have passed contacts ending at the same time.
           if (latestSec - g.owltSec[c]! <= g.endSec[c]! && g.startSec[c]! < latestSec) relax(c, latestSec);
@@ -618,6 +642,10 @@ export class TargetedScratch {
   readonly labelStamp: Uint32Array;
   /** Per node: the search that settled it. */
   readonly settledStamp: Uint32Array;
+  /** The search's frontier, emptied by each search. */
+  readonly heap = new TimedHeap();
+  /** Per segment of the node being settled: the first position after its open contacts. */
+  readonly laterFrom = new Int32Array(DURATION_CLASSES);
   search = 0;
 
   constructor(nodeCount: number) {
@@ -655,7 +683,9 @@ export function earliestArrivalAt(
   parentContact[source] = -1;
   labelStamp[source] = search;
   let settledCount = 0;
-  const heap = new TimedHeap();
+  const heap = scratch.heap;
+  heap.clear();
+  const laterFrom = scratch.laterFrom;
   heap.push(source, startSec);
   let bestSec = boundSec;
   let best = -1;
@@ -665,8 +695,9 @@ export function earliestArrivalAt(
   /** The contact at position `p` of the outgoing index, from a node whose kind needs `fromBit`. */
   const relax = (p: number, fromBit: number, readySec: number): void => {
     const v = outgoingTo[p]!;
+    if (settledStamp[v] === search || (rules.accept[v]! & fromBit) === 0) return;
     const rate = outgoingRateBytesPerSec[p]!;
-    if (settledStamp[v] === search || !(rate > 0) || (rules.accept[v]! & fromBit) === 0) return;
+    if (!(rate > 0)) return;
     // As if nothing were booked first (booking only delays, and cannot make an unusable contact
     // usable): most contacts stop here, without reading the bookings or the input's own bytes.
     const labelSec = labelStamp[v] === search ? arrivalSec[v]! : Infinity;
@@ -699,18 +730,23 @@ export function earliestArrivalAt(
     settledCount += 1;
     const atSec = arrivalSec[u]!;
     const fromBit = rules.orbital[u] === 1 ? ACCEPT_FROM_ORBIT : ACCEPT_FROM_GROUND;
-    // Open contacts first (terrestrial links bound the search early), then later ones up to the bound.
-    for (let s = out.segFirst[u]!, last = out.segFirst[u + 1]!; s < last; s++) {
+    // Open contacts first (terrestrial links bound the search early), then later ones up to the
+    // bound: per segment, from where the open ones ended (the first start after the arrival).
+    const firstSegment = out.segFirst[u]!;
+    const lastSegment = out.segFirst[u + 1]!;
+    for (let s = firstSegment; s < lastSegment; s++) {
       const end = out.segOffset[s + 1]!;
-      for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, atSec - out.segDurationMaxSec[s]!); p < end && out.keySec[p]! <= atSec; p++) {
+      let p = segmentLowerBound(out, s, atSec - out.segDurationMaxSec[s]!);
+      for (; p < end && out.keySec[p]! <= atSec; p++) {
         if (outgoingEndSec[p]! > atSec) relax(p, fromBit, atSec);
       }
+      laterFrom[s - firstSegment] = p;
     }
-    for (let s = out.segFirst[u]!, last = out.segFirst[u + 1]!; s < last; s++) {
+    for (let s = firstSegment; s < lastSegment; s++) {
       const end = out.segOffset[s + 1]!;
-      for (let p = lowerBound(out.keySec, out.segOffset[s]!, end, atSec); p < end; p++) {
+      for (let p = laterFrom[s - firstSegment]!; p < end; p++) {
         if (out.keySec[p]! > bestSec) break;
-        if (out.keySec[p]! > atSec) relax(p, fromBit, atSec);
+        relax(p, fromBit, atSec);
       }
     }
   }

@@ -155,10 +155,10 @@ class Rejections {
     this.#count(reason, detail, 1, nodeId);
   }
 
-  /** `nodes` nodes rejected alike; `examples` are the first of them (≤ EXAMPLES_MAX). */
-  addRun(reason: RejectionReason, detail: string, nodes: number, examples: readonly string[]): void {
+  /** `nodes` nodes rejected alike; `examples[0 … exampleCount)` are the first of them (≤ EXAMPLES_MAX). */
+  addRun(reason: RejectionReason, detail: string, nodes: number, examples: readonly string[], exampleCount: number): void {
     const entry = this.#count(reason, detail, nodes, undefined);
-    for (const id of examples) if (entry.examples.length < EXAMPLES_MAX) entry.examples.push(id);
+    for (let i = 0; i < exampleCount && entry.examples.length < EXAMPLES_MAX; i++) entry.examples.push(examples[i]!);
   }
 
   #count(reason: RejectionReason, detail: string, nodes: number, nodeId: string | undefined): RejectionEntry {
@@ -221,6 +221,20 @@ interface PlacementScratch {
   readonly cost: Float64Array;
   readonly reputation: Float64Array;
   readonly spread: Float64Array;
+  /** The weighted sum of the three above under the decision's policy weights (decide's static score). */
+  readonly staticScore: Float64Array;
+  /** What `decide` keeps per survivor (index k), sized for every catalog node: reused, as typed arrays made per decision kept the collector busy. */
+  readonly decide: DecideScratch;
+}
+
+/** `decide`'s per-survivor arrays, overwritten by each call (the two calls of one decision run one after the other). */
+interface DecideScratch {
+  readonly unsettledInBucket: Int32Array;
+  readonly bucketByK: Int32Array;
+  readonly staticByK: Float64Array;
+  readonly state: Uint8Array;
+  readonly heap: EntryHeap;
+  readonly waiting: TimedHeap;
 }
 
 const placementScratches = new WeakMap<NodeCatalog, PlacementScratch>();
@@ -233,6 +247,11 @@ function placementScratchOf(catalog: NodeCatalog): PlacementScratch {
       candidates: catalog.nodes.map((node, index) => ({ index, id: catalog.ids[index]!, node, graphNode: catalog.graphNodeOf[index]! })),
       verdictOf: Array.from({ length: n }, () => undefined),
       priceOf: new Float64Array(n), queueMs: new Float64Array(n), cost: new Float64Array(n), reputation: new Float64Array(n), spread: new Float64Array(n),
+      staticScore: new Float64Array(n),
+      decide: {
+        unsettledInBucket: new Int32Array(STATIC_BUCKETS), bucketByK: new Int32Array(n), staticByK: new Float64Array(n), state: new Uint8Array(n),
+        heap: new EntryHeap(n), waiting: new TimedHeap(),
+      },
     };
     placementScratches.set(catalog, scratch);
   }
@@ -288,7 +307,12 @@ export function placeJob(input: PlacementInput): PlacementDecision {
   // Who may hold the data and who may receive it from space, per plan node, and the contacts that leaves.
   const derived = catalog.derivedForRules(routeRulesKey(rules), () => {
     const contactRules = contactRulesOf(catalog, rules);
-    const restOk = Uint8Array.from(catalog.nodes, (node) => (mayRestAt(rules, node) ? 1 : 0));
+    // A node in the plan may hold the data exactly when it accepts any contact (contactRulesOf asked mayRestAt).
+    const restOk = new Uint8Array(catalog.nodes.length);
+    for (let i = 0; i < restOk.length; i++) {
+      const n = catalog.graphNodeOf[i]!;
+      restOk[i] = (n >= 0 ? contactRules.accept[n] !== 0 : mayRestAt(rules, catalog.nodes[i])) ? 1 : 0;
+    }
     return { contactRules, subset: contactSubsetOf(g, contactRules), anyStation: deliveryTargets(catalog, [], rules), restOk };
   }, (value) => value.subset.copiedContacts);
   const { contactRules, subset } = derived;
@@ -304,19 +328,21 @@ export function placeJob(input: PlacementInput): PlacementDecision {
   const jobFilter = jobFilterOf(job, catalog, policy.reputationFloorPpm);
   const survivors: Candidate[] = [];
   const maxPrice = job.maxPriceMinor.amount;
+  const { weights } = policy;
   const { nodes, ids } = catalog;
   const scratch = placementScratchOf(catalog);
   const { candidates, verdictOf, priceOf } = scratch;
   // Rejected nodes come in runs with the same verdict (one shared object): counted per run.
   let run: FilterVerdict | undefined;
   let runNodes = 0;
-  // addRun copies the examples, so one array serves every run.
-  const runExamples: string[] = [];
+  // addRun copies the examples, so one array serves every run (its first runExampleCount entries).
+  const runExamples: string[] = new Array<string>(EXAMPLES_MAX).fill('');
+  let runExampleCount = 0;
   const endRun = (): void => {
-    if (run !== undefined) rejections.addRun(run.reason, run.detail, runNodes, runExamples);
+    if (run !== undefined) rejections.addRun(run.reason, run.detail, runNodes, runExamples, runExampleCount);
     run = undefined;
     runNodes = 0;
-    runExamples.length = 0;
+    runExampleCount = 0;
   };
   // The orbital policy is the first filter: the nodes of the kind it excludes fail alike, a run at a time.
   const { orbital: orbitalColumn, kindRunEnd } = catalog.filterColumns;
@@ -331,13 +357,13 @@ export function placeJob(input: PlacementInput): PlacementDecision {
       }
       const runEnd = kindRunEnd[index]!;
       runNodes += runEnd - index;
-      for (let i = index; i < runEnd && runExamples.length < EXAMPLES_MAX; i++) runExamples.push(ids[i]!);
+      for (let i = index; i < runEnd && runExampleCount < EXAMPLES_MAX; i++) runExamples[runExampleCount++] = ids[i]!;
       index = runEnd - 1;
       continue;
     }
     if (index >= filteredUntil) {
       filteredUntil = kindRunEnd[index]!;
-      filterRange(filterContext, verdicts, jobFilter, index, filteredUntil, verdictOf, priceOf);
+      filterRange(filterContext, verdicts, jobFilter, index, filteredUntil, verdictOf, priceOf, scratch.queueMs);
     }
     const verdict = verdictOf[index];
     if (verdict !== undefined) {
@@ -346,15 +372,18 @@ export function placeJob(input: PlacementInput): PlacementDecision {
         run = verdict;
       }
       runNodes += 1;
-      if (runExamples.length < EXAMPLES_MAX) runExamples.push(ids[index]!);
+      if (runExampleCount < EXAMPLES_MAX) runExamples[runExampleCount++] = ids[index]!;
       continue;
     }
-    const node = nodes[index]!;
-    const spreadKey = job.spreadKey === undefined ? undefined : spreadKeyOf(node, job.spreadKey);
-    scratch.queueMs[index] = input.load === undefined ? 0 : input.load.get(ids[index]!)?.queuedExecutionMs ?? 0;
-    scratch.cost[index] = maxPrice === 0 ? 1 : Math.max(0, 1 - priceOf[index]! / maxPrice);
-    scratch.reputation[index] = reputationOf(filterContext, index) / 1_000_000;
-    scratch.spread[index] = spreadKey === undefined ? 1 : 1 / (1 + (input.spreadCounts?.get(spreadKey) ?? 0));
+    // (filterRange wrote the queue: one load lookup per node.)
+    const spreadKey = job.spreadKey === undefined ? undefined : spreadKeyOf(nodes[index]!, job.spreadKey);
+    const costPart = maxPrice === 0 ? 1 : Math.max(0, 1 - priceOf[index]! / maxPrice);
+    const reputationPart = reputationOf(filterContext, index) / 1_000_000;
+    const spreadPart = spreadKey === undefined ? 1 : 1 / (1 + (input.spreadCounts?.get(spreadKey) ?? 0));
+    scratch.cost[index] = costPart;
+    scratch.reputation[index] = reputationPart;
+    scratch.spread[index] = spreadPart;
+    scratch.staticScore[index] = weights.cost * costPart + weights.reputation * reputationPart + weights.spread * spreadPart;
     survivors.push(candidates[index]!);
   }
   endRun();
@@ -374,7 +403,7 @@ export function placeJob(input: PlacementInput): PlacementDecision {
     catalog, job, rules, contactRules, subset, targets, isTarget, bookings, nowMs, epochMs: plan.epochMs!, policy, locationIndex,
     locationNode: catalog.graphNodeOf[locationIndex]!, scratch,
   };
-  const outcome = decide(ctx, survivors, job.deadlineMs, policy.weights, (c, reason, detail) => rejections.add(reason, c.id, detail), undefined);
+  const outcome = decide(ctx, survivors, job.deadlineMs, weights, scratch.staticScore, (c, reason, detail) => rejections.add(reason, c.id, detail), undefined);
   if (outcome.winner !== undefined) {
     const placed = placedOf(outcome.winner, ctx, explanation, outcome);
     return { placed, rejected: rejections.list(), explanation };
@@ -392,7 +421,7 @@ export function placeJob(input: PlacementInput): PlacementDecision {
   }
   const openEndMs = latestMs + queueMaxMs + job.executionMs + MS_PER_SEC;
   // The same scan goes on past the deadline: what it found so far stays valid.
-  const relaxed = decide(ctx, survivors, openEndMs, { completion: 1, cost: 0, reputation: 0, spread: 0 }, () => {}, outcome.scan);
+  const relaxed = decide(ctx, survivors, openEndMs, { completion: 1, cost: 0, reputation: 0, spread: 0 }, undefined, () => {}, outcome.scan);
   if (relaxed.winner !== undefined) {
     const earliestMs = ctx.epochMs + relaxed.winner.resultArrivalSec * MS_PER_SEC;
     decision.earliestFeasibleMs = earliestMs;
@@ -437,24 +466,37 @@ interface Entry {
  * before bound, then the smaller node id.
  */
 class EntryHeap {
-  readonly #survivors: readonly Candidate[];
+  #survivors: readonly Candidate[] = [];
   readonly #key: Float64Array;
   readonly #arrivalSec: Float64Array;
   readonly #startMs: Float64Array;
   readonly #refined: Uint8Array;
   readonly #exact: (Evaluated | undefined)[];
+  /** The k's whose `#exact` holds an evaluation, cleared by the next `reset`. */
+  readonly #exactKs: number[] = [];
   readonly #items: Int32Array;
+  #capacity = 0;
   #size = 0;
 
-  constructor(survivors: readonly Candidate[]) {
-    const n = survivors.length;
+  /** Room for `capacityMax` survivors; `reset` starts each use. */
+  constructor(capacityMax: number) {
+    this.#key = new Float64Array(capacityMax);
+    this.#arrivalSec = new Float64Array(capacityMax);
+    this.#startMs = new Float64Array(capacityMax);
+    this.#refined = new Uint8Array(capacityMax);
+    this.#exact = new Array<Evaluated | undefined>(capacityMax).fill(undefined);
+    this.#items = new Int32Array(capacityMax);
+  }
+
+  /** Empties the heap for a decision over `survivors` (an entry's fields are written when it is pushed). */
+  reset(survivors: readonly Candidate[]): void {
+    assert.ok(survivors.length <= this.#items.length, 'no more survivors than catalog nodes');
+    // Drop the last use's evaluations (kept alive otherwise until overwritten). Only pushed entries are ever read.
+    for (const k of this.#exactKs) this.#exact[k] = undefined;
+    this.#exactKs.length = 0;
     this.#survivors = survivors;
-    this.#key = new Float64Array(n);
-    this.#arrivalSec = new Float64Array(n);
-    this.#startMs = new Float64Array(n);
-    this.#refined = new Uint8Array(n);
-    this.#exact = new Array<Evaluated | undefined>(n);
-    this.#items = new Int32Array(n);
+    this.#capacity = survivors.length;
+    this.#size = 0;
   }
 
   get size(): number {
@@ -472,12 +514,13 @@ class EntryHeap {
 
   /** Pushes survivor k's entry, given by its fields. */
   pushAt(k: number, key: number, arrivalSec: number, startMs: number, refined: boolean, exact: Evaluated | undefined): void {
-    assert.ok(this.#size < this.#items.length, 'one heap entry per survivor');
+    assert.ok(this.#size < this.#capacity, 'one heap entry per survivor');
     this.#key[k] = key;
     this.#arrivalSec[k] = arrivalSec;
     this.#startMs[k] = startMs;
     this.#refined[k] = refined ? 1 : 0;
     this.#exact[k] = exact;
+    if (exact !== undefined) this.#exactKs.push(k);
     const items = this.#items;
     let i = this.#size++;
     while (i > 0) {
@@ -533,38 +576,45 @@ class EntryHeap {
 
 /**
  * The best node for a deadline and weights (step 3), or none. Rejections of nodes that cannot make
- * the deadline go to `onReject`.
+ * the deadline go to `onReject`. `staticScores`, when given, holds each survivor's static score
+ * under `weights` by catalog index (placeJob's survivor loop wrote it); else it is computed here.
  */
 function decide(
-  ctx: Context, survivors: readonly Candidate[], deadlineMs: number, weights: ScoreWeights, onReject: (c: Candidate, reason: RejectionReason, detail: string) => void,
-  earlierScan: ForwardScan | undefined,
+  ctx: Context, survivors: readonly Candidate[], deadlineMs: number, weights: ScoreWeights, staticScores: Float64Array | undefined,
+  onReject: (c: Candidate, reason: RejectionReason, detail: string) => void, earlierScan: ForwardScan | undefined,
 ): Outcome {
   const { job, catalog, epochMs, nowMs } = ctx;
   const g = catalog.graph;
   const horizonMs = deadlineMs - nowMs;
   const deadlineSec = (deadlineMs - epochMs) / MS_PER_SEC;
   const nowSec = (nowMs - epochMs) / MS_PER_SEC;
-  const timeDetail = `the input cannot reach it and the result an allowed station by the deadline ${iso(deadlineMs)} (contact plan, booked volume, sovereignty rules)`;
+  // Written once, when a first node misses the deadline (many decisions reject none that way).
+  let timeDetailText: string | undefined;
+  const timeDetail = (): string =>
+    (timeDetailText ??= `the input cannot reach it and the result an allowed station by the deadline ${iso(deadlineMs)} (contact plan, booked volume, sovereignty rules)`);
   if (horizonMs <= 0) {
     for (const c of survivors) onReject(c, 'deadline', `the deadline ${iso(deadlineMs)} is not after now (${iso(nowMs)})`);
     return { winner: undefined, evaluated: 0, outscored: 0, unreached: 0, contactsScanned: 0, nodesDrained: 0, stoppedAtLimit: false, scan: earlierScan };
   }
   const { cost, reputation, spread, queueMs } = ctx.scratch;
-  const staticOf = (c: Candidate): number => weights.cost * cost[c.index]! + weights.reputation * reputation[c.index]! + weights.spread * spread[c.index]!;
+  const staticOf = (c: Candidate): number =>
+    (staticScores !== undefined ? staticScores[c.index]! : weights.cost * cost[c.index]! + weights.reputation * reputation[c.index]! + weights.spread * spread[c.index]!);
   const completionOf = (resultArrivalMs: number): number => Math.min(1, Math.max(0, (deadlineMs - resultArrivalMs) / horizonMs));
   // The best static score among the nodes not settled yet, kept in buckets (an upper edge of the
   // highest non-empty one), so the bound for the nodes still to come falls as the good ones settle.
   const staticTotal = weights.cost + weights.reputation + weights.spread;
   const bucketOf = (staticScore: number): number => (staticTotal > 0 ? Math.min(STATIC_BUCKETS - 1, Math.floor((staticScore / staticTotal) * STATIC_BUCKETS)) : 0);
-  const unsettledInBucket = new Int32Array(STATIC_BUCKETS);
-  const bucketByK = new Int32Array(survivors.length);
-  const staticByK = new Float64Array(survivors.length);
+  const { unsettledInBucket, bucketByK, staticByK, state, heap, waiting } = ctx.scratch.decide;
+  unsettledInBucket.fill(0);
+  const survivorOf = catalog.scratch.survivorOf.fill(-1);
   for (let k = 0; k < survivors.length; k++) {
-    const staticScore = staticOf(survivors[k]!);
+    const c = survivors[k]!;
+    const staticScore = staticOf(c);
     const bucket = bucketOf(staticScore);
     staticByK[k] = staticScore;
     bucketByK[k] = bucket;
     unsettledInBucket[bucket]! += 1;
+    if (c.graphNode >= 0) survivorOf[c.graphNode] = k;
   }
   let topBucket = STATIC_BUCKETS - 1;
   const staticMaxUnsettled = (): number => {
@@ -575,27 +625,26 @@ function decide(
   const boundAfter = (atSec: number): number => weights.completion * completionOf(epochMs + atSec * MS_PER_SEC + job.executionMs) + staticMaxUnsettled();
 
   // 0 unreached, 1 settled (in the heap), 2 done (evaluated or rejected), 3 reached but not settled.
-  const state = new Uint8Array(survivors.length);
+  state.fill(0, 0, survivors.length);
   const leave = (k: number, next: number): void => {
     if (state[k] === 0 || state[k] === 3) unsettledInBucket[bucketByK[k]!]! -= 1;
     state[k] = next;
   };
-  const survivorOf = catalog.scratch.survivorOf.fill(-1);
-  survivors.forEach((c, k) => {
-    if (c.graphNode >= 0) survivorOf[c.graphNode] = k;
-  });
-  const heap = new EntryHeap(survivors);
+  heap.reset(survivors);
   let latestDeparture: Float64Array | undefined;
   let bestExact: Evaluated | undefined;
   const settle = (k: number, arrivalSec: number): void => {
     const c = survivors[k]!;
     const readyMs = Math.max(epochMs + arrivalSec * MS_PER_SEC, nowMs + queueMs[c.index]!);
-    const startMs = readyMs >= catalog.blackoutsEndMaxMs[c.index]! ? readyMs : afterBlackouts(c.node, readyMs, job.executionMs);
+    // No blackout can overlap a run ready after the last one ends or ending before the first starts.
+    const startMs = readyMs >= catalog.blackoutsEndMaxMs[c.index]! || readyMs + job.executionMs <= catalog.blackoutsStartMinMs[c.index]!
+      ? readyMs
+      : afterBlackouts(c.node, readyMs, job.executionMs);
     const finishMs = startMs + job.executionMs;
     leave(k, 2);
     if (finishMs > deadlineMs || (latestDeparture !== undefined && c.graphNode >= 0 && finishMs > epochMs + latestDeparture[c.graphNode]! * MS_PER_SEC)) {
       if (startMs > readyMs && readyMs + job.executionMs <= deadlineMs) onReject(c, 'blackout', `its blackouts push the run past the deadline ${iso(deadlineMs)}`);
-      else onReject(c, 'deadline', timeDetail);
+      else onReject(c, 'deadline', timeDetail());
       return;
     }
     state[k] = 1;
@@ -608,13 +657,14 @@ function decide(
   };
 
   // The input's own node has it now; nodes without contacts can only run it if they hold it.
-  survivors.forEach((c, k) => {
+  for (let k = 0; k < survivors.length; k++) {
+    const c = survivors[k]!;
     if (c.index === ctx.locationIndex) settle(k, nowSec);
     else if (c.graphNode < 0) {
       leave(k, 2);
       onReject(c, 'no-route', 'the node has no contacts in the plan');
     }
-  });
+  }
   const horizonSec = deadlineSec - job.executionMs / MS_PER_SEC;
   let scan = earlierScan;
   if (scan !== undefined) scan.extendHorizon(horizonSec);
@@ -650,16 +700,16 @@ function decide(
         }
         const resultBoundMs = Math.max(finishMs, epochMs + firstHopSec * MS_PER_SEC);
         if (resultBoundMs > deadlineMs) {
-          onReject(top.candidate, 'deadline', timeDetail);
+          onReject(top.candidate, 'deadline', timeDetail());
           continue;
         }
-        heap.pushAt(top.k, weights.completion * completionOf(resultBoundMs) + staticOf(top.candidate), top.arrivalSec, top.startMs, true, undefined);
+        heap.pushAt(top.k, weights.completion * completionOf(resultBoundMs) + staticByK[top.k]!, top.arrivalSec, top.startMs, true, undefined);
         continue;
       }
       if (failed >= FAILED_EVALUATIONS_BEFORE_BULK && latestDeparture === undefined) {
         const ld = applyLatestDepartures();
         if (top.candidate.graphNode >= 0 && top.startMs + job.executionMs > epochMs + ld[top.candidate.graphNode]! * MS_PER_SEC) {
-          onReject(top.candidate, 'deadline', timeDetail);
+          onReject(top.candidate, 'deadline', timeDetail());
           continue;
         }
       }
@@ -685,7 +735,7 @@ function decide(
     latestDeparture = ld;
     heap.prune((e) => {
       if (e.exact !== undefined || e.candidate.graphNode < 0 || e.startMs + job.executionMs <= epochMs + ld[e.candidate.graphNode]! * MS_PER_SEC) return false;
-      onReject(e.candidate, 'deadline', timeDetail);
+      onReject(e.candidate, 'deadline', timeDetail());
       return true;
     });
     survivors.forEach((c, k) => {
@@ -693,7 +743,7 @@ function decide(
       const latestSec = ld[c.graphNode]! - job.executionMs / MS_PER_SEC;
       if (latestSec < nowSec + queueMs[c.index]! / MS_PER_SEC) {
         leave(k, 2);
-        onReject(c, 'deadline', timeDetail);
+        onReject(c, 'deadline', timeDetail());
       } else latestInput.push({ k, latestSec });
     });
     latestInput.sort((a, b) => b.latestSec - a.latestSec);
@@ -705,13 +755,13 @@ function decide(
       const { k } = latestInput.pop()!;
       if (state[k] !== 0 && state[k] !== 3) continue;
       leave(k, 2);
-      onReject(survivors[k]!, 'deadline', timeDetail);
+      onReject(survivors[k]!, 'deadline', timeDetail());
     }
   };
 
   let winner: Evaluated | undefined;
   // Survivors reached but not final yet, by arrival (an entry per improvement; stale ones skipped).
-  const waiting = new TimedHeap();
+  waiting.clear();
   // Going on with an earlier scan: the nodes it reached are waiting to be settled again.
   if (earlierScan !== undefined) {
     survivors.forEach((c, k) => {
@@ -748,12 +798,13 @@ function decide(
   }
   let outscored = 0;
   let unreached = 0;
-  survivors.forEach((c, k) => {
+  for (let k = 0; k < survivors.length; k++) {
+    const kState = state[k]!;
     if (winner !== undefined) {
-      if (state[k] === 1 || state[k] === 3) outscored += 1;
-      else if (state[k] === 0) unreached += 1;
-    } else if (state[k] === 0 || state[k] === 3) onReject(c, 'deadline', timeDetail);
-  });
+      if (kState === 1 || kState === 3) outscored += 1;
+      else if (kState === 0) unreached += 1;
+    } else if (kState === 0 || kState === 3) onReject(survivors[k]!, 'deadline', timeDetail());
+  }
   return { winner, evaluated, outscored, unreached, contactsScanned: scan?.contactsScanned ?? 0, nodesDrained: scan?.nodesDrained ?? 0, stoppedAtLimit, scan };
 }
 
@@ -855,7 +906,7 @@ function inputContactsOf(ctx: Context, scan: ForwardScan | undefined, c: Candida
 /** Exact evaluation of one settled candidate: footprint (satellites), the result's earliest arrival, the score. */
 function evaluate(
   entry: Entry, ctx: Context, scan: ForwardScan | undefined, deadlineMs: number, weights: ScoreWeights,
-  onReject: (c: Candidate, reason: RejectionReason, detail: string) => void, timeDetail: string,
+  onReject: (c: Candidate, reason: RejectionReason, detail: string) => void, timeDetail: () => string,
 ): Evaluated | undefined {
   const { job, catalog, epochMs } = ctx;
   const c = entry.candidate;
@@ -894,7 +945,7 @@ function evaluate(
     ? (ctx.targets.includes(c.index) ? { arrivalSec: finishSec, target: -1, contacts: [] as number[] } : undefined)
     : earliestArrivalAt(g, ctx.contactRules, resultTransfer, c.graphNode, finishSec, ctx.isTarget, (deadlineMs - epochMs) / MS_PER_SEC, catalog.scratch.targeted);
   if (result === undefined) {
-    onReject(c, 'deadline', timeDetail);
+    onReject(c, 'deadline', timeDetail());
     return undefined;
   }
   const resultArrivalMs = epochMs + result.arrivalSec * MS_PER_SEC;
