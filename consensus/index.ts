@@ -83,7 +83,7 @@ export { CONSENSUS_PROTOCOL, Libp2pValidatorTransport } from './validator-transp
 export type { ValidatorRpcOptions } from './validator-rpc.ts';
 export { decodeTxList, ValidatorRpc } from './validator-rpc.ts';
 export type { LoadedValidatorConfig, ValidatorConfig } from './validator-config.ts';
-export { loadValidatorConfig, readKeyFile, ValidatorConfigSchema } from './validator-config.ts';
+export { loadValidatorConfig, ValidatorConfigSchema } from './validator-config.ts';
 export type { ValidatorServiceOptions } from './validator-service.ts';
 export { ValidatorService } from './validator-service.ts';
 export type { Testnet, TestnetOptions } from './testnet.ts';

@@ -18,5 +18,5 @@ export {
   decodeSignedReceipt, encodeSignedReceipt, KEY_EPOCH_MAX, makeReceipt, RECEIPT_BYTES_MAX, RECEIPT_FORMAT_VERSION, RECEIPT_VALIDITY_MS_DEFAULT,
   RECEIPT_VALIDITY_MS_MAX, receiptKey, receiptSigningBytes, signReceipt, validateReceipt, verifyReceipt,
 } from './receipt.ts';
-// validator-config.ts loads only TypeBox, common/ and binary-layout.ts besides the key file reader.
-export { readKeyFile } from './validator-config.ts';
+// key-file.ts, not validator-config.ts: the validator configuration's schema would load TypeBox's type builder.
+export { KEY_FILE_BYTES_MAX, readKeyFile } from './key-file.ts';

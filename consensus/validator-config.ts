@@ -4,8 +4,7 @@
 // give each peer's libp2p identity.
 import { dirname, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { LOG_LEVELS, loadConfigFile, OrbitfedError, readBoundedTextFile } from '../common/index.ts';
-import { bytesOfHex } from './binary-layout.ts';
+import { LOG_LEVELS, loadConfigFile } from '../common/index.ts';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65_535 });
 
@@ -58,11 +57,5 @@ export async function loadValidatorConfig(path: string): Promise<LoadedValidator
   return { config, genesisPath: resolve(base, config.genesis), keyPath: resolve(base, config.keyFile), dataDir: resolve(base, config.dataDir) };
 }
 
-/** Reads a 32-byte ed25519 seed written as 64 hex characters (surrounding whitespace ignored). */
-export async function readKeyFile(path: string): Promise<Uint8Array> {
-  const text = (await readBoundedTextFile(path, {
-    what: 'key file', maxBytes: 1024, readCode: 'ORBITFED_KEY_FILE', tooLargeCode: 'ORBITFED_KEY_FILE', invalidTextCode: 'ORBITFED_KEY_FILE',
-  })).trim();
-  if (!/^[0-9a-f]{64}$/.test(text)) throw new OrbitfedError('ORBITFED_KEY_FILE', 'a key file holds one ed25519 seed: 64 lowercase hex characters', { file: path });
-  return bytesOfHex(text);
-}
+// The validator service reads its key through this module; the reader lives in key-file.ts.
+export { readKeyFile } from './key-file.ts';
