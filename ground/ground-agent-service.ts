@@ -306,7 +306,10 @@ export class GroundAgentService {
   async refreshPlan(): Promise<'reloaded' | 'unchanged'> {
     if (this.#agent === undefined) throw new OrbitfedError('ORBITFED_GROUND_STOPPED', 'the ground agent is not running');
     const plan = await loadContactPlanFile(this.#config.planPath, this.#config.file.plan.format);
-    if (plan.hash === this.#planHash) return 'unchanged';
+    if (plan.hash === this.#planHash) {
+      this.#log.debug({ event: 'ground.plan-unchanged', planHash: plan.hash }, 'contact plan file unchanged');
+      return 'unchanged';
+    }
     this.#agent.setPlan(plan, this.#config.file.plan.epochMs);
     this.#planHash = plan.hash;
     this.#log.info({ event: 'ground.plan-refreshed', planHash: plan.hash, contacts: plan.contacts.length }, 'contact plan file changed; routing on it');

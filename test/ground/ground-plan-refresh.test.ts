@@ -55,6 +55,7 @@ schedules: { planRefresh: "*/15 * * * *" }
     await service.start();
     const refreshed = (): number => logger.lines.filter((l) => l.fields.event === 'ground.plan-refreshed').length;
     const failed = (): number => logger.lines.filter((l) => l.fields.event === 'cron.run-failed').length;
+    const unchanged = (): number => logger.lines.filter((l) => l.fields.event === 'ground.plan-unchanged').length;
     /** Moves to `iso` and waits (real time, bounded) until the plan refresh it starts has read the file. */
     const reach = async (iso: string, expected: () => void): Promise<void> => {
       clock.advanceTo(unixMs(Date.parse(iso)));
@@ -63,13 +64,16 @@ schedules: { planRefresh: "*/15 * * * *" }
 
     // 10:15: the file is as it was at the start: nothing to do.
     const readsBefore = logger.lines.length;
-    await reach('2026-06-14T10:15:00Z', () => expect(refreshed()).toBe(0));
+    await reach('2026-06-14T10:15:00Z', () => expect(unchanged()).toBe(1));
+    expect(refreshed()).toBe(0);
     expect(logger.lines.slice(readsBefore).some((l) => l.fields.event === 'cron.run-failed')).toBe(false);
 
     // The operator writes a new plan (the pass an hour later): routed on at 10:30, once.
     writePlan(7_200);
     await reach('2026-06-14T10:30:00Z', () => expect(refreshed()).toBe(1));
-    await reach('2026-06-14T10:45:00Z', () => expect(refreshed()).toBe(1));
+    // (Each run is waited for: a run still reading the file when the next instant comes skips it.)
+    await reach('2026-06-14T10:45:00Z', () => expect(unchanged()).toBe(2));
+    expect(refreshed()).toBe(1);
     expect(await service.refreshPlan()).toBe('unchanged');
 
     // A half-written file: the refresh fails (logged, naming the file), the plan in use stays.
