@@ -5,11 +5,12 @@
 // reports. Each suite is skipped, loudly, only when what it needs is missing. The runs are short:
 // one validator, a high time scale, a fixed duration.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { dockerOwnerOf } from '../../runtime/index.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { freePort, mosquittoBinary, Recorder, startMosquitto } from '../ground/brokers.ts';
 
@@ -125,8 +126,15 @@ describe.skipIf(dockerMissing !== undefined)('orbitfed demo --docker (against th
     const untilSec = Math.floor(Date.now() / 1000) + 1;
     const events = await run('docker', ['events', '--since', String(sinceSec), '--until', String(untilSec), '--filter', 'type=container', '--filter', 'event=start',
       '--filter', 'label=orbitfed.owner', '--format', '{{index .Actor.Attributes "orbitfed.owner"}} {{.Actor.Attributes.name}}'], { timeout: 30_000 });
-    const started = events.stdout.split('\n').filter((l) => l !== '');
-    console.log(`docker started ${started.length} workload containers: ${started.join(', ')}`);
+    // Only this demo's agents: other tests on the same engine start labelled containers meanwhile.
+    const owners = new Set(readdirSync(join(dir, 'agents')).flatMap((name) => ['orbital-agent.json', 'ground-agent.json']
+      .filter((file) => existsSync(join(dir, 'agents', name, file)))
+      .map((file) => {
+        const config = JSON.parse(readFileSync(join(dir, 'agents', name, file), 'utf8')) as { nodeId?: string; station?: { nodeId: string } };
+        return dockerOwnerOf(config.nodeId ?? config.station!.nodeId);
+      })));
+    const started = events.stdout.split('\n').filter((l) => owners.has(l.split(' ')[0]!));
+    console.log(`docker started ${started.length} workload containers of the demo's agents (${[...owners].join(', ')}): ${started.join(', ')}`);
     expect(started.length).toBeGreaterThan(0);
     for (const line of started) expect(line, 'an agent of the demo, named for its owner').toMatch(/^(orbitfed-[a-z0-9_.-]+) \1-/);
   }, 780_000);
