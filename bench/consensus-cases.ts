@@ -95,7 +95,7 @@ interface StartPhases {
   readonly restoreMs: number;
   readonly restoreCpuMs: number;
   readonly replayed: number;
-  /** Wall time at which the transport's thread had libp2p listening (it starts while the ledger restores). */
+  /** Wall time at which the transport had libp2p listening (before the ledger restore). */
   readonly transportMs: number;
   /** Wall time at which the validator logged that it runs (RPC listening), and the process's CPU time (all threads) by then. */
   readonly runningMs: number;
@@ -300,8 +300,8 @@ export async function runConsensusCases(options: { progress: (message: string) =
       },
       {
         caseLabel: label, measure: `restart to caught up, ${formatCount(settled)} receipts settled (SIGTERM: snapshot at stop)`, result: seconds(graceful.caughtUpMs),
-        detail: `spawn → restore begins ${seconds(graceful.bootMs)} (Node, module loading, configuration, genesis, chain store), ledger restore ${seconds(graceful.phases.restoreMs)} ` +
-          `(${formatCount(graceful.phases.restoreCpuMs)} ms of CPU); meanwhile libp2p loads and starts on the transport's thread: listening at ${seconds(graceful.transportMs)}; ` +
+        detail: `spawn → restore begins ${seconds(graceful.bootMs)} (Node, module loading, configuration, genesis, chain store, libp2p start), ledger restore ${seconds(graceful.phases.restoreMs)} ` +
+          `(${formatCount(graceful.phases.restoreCpuMs)} ms of CPU); libp2p listening at ${seconds(graceful.transportMs)} (before the restore); ` +
           `→ RPC answering ${seconds(graceful.rpcMs)} (${seconds(graceful.phases.runningCpuMs)} of CPU by then, all threads), → its last committed height ≥ the others' at spawn; load average ${graceful.load.toFixed(1)}`,
         target: `≤ ${RESTART_MS_MAX / 1000} s`, verdict: verdict(graceful.caughtUpMs <= RESTART_MS_MAX),
       },

@@ -3,7 +3,6 @@
 // metrics. `start()` brings them up in dependency order; `stop()` takes them down in reverse and
 // snapshots the ledger so that the next start replays nothing.
 import { mkdirSync } from 'node:fs';
-import type { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import {
   createLogger, MetricsRegistry, OrbitfedError, readBoundedTextFile, type Clock, type Logger,
@@ -19,7 +18,7 @@ import { loadValidatorConfig, readKeyFile, type LoadedValidatorConfig } from './
 import { ValidatorNode } from './validator-node.ts';
 import { ValidatorRpc } from './validator-rpc.ts';
 import { SignatureWorkerPool } from './signature-worker-pool.ts';
-import { Libp2pValidatorTransport, startTransportThread } from './validator-transport.ts';
+import { Libp2pValidatorTransport } from './validator-transport.ts';
 import { validatorAddress } from './validator-set.ts';
 
 /** CPU time (user + system, all threads) this process has used, in ms. */
@@ -41,8 +40,6 @@ export class ValidatorService {
   #chain: ChainGenesis | null = null;
   #store: ChainStore | null = null;
   #transport: Libp2pValidatorTransport | null = null;
-  /** Started before its transport exists; terminated by `stop` if the start failed before handing it over. */
-  #transportThread: Worker | null = null;
   #node: ValidatorNode | null = null;
   #rpc: ValidatorRpc | null = null;
   #signatureWorkers: SignatureWorkerPool | null = null;
@@ -64,10 +61,6 @@ export class ValidatorService {
   }
 
   async start(): Promise<void> {
-    // The transport's thread loads libp2p's side (~0.6 s of CPU here) while this one reads the
-    // configuration and the genesis document and restores the ledger (the longest steps of a restart).
-    const transportThread = startTransportThread();
-    this.#transportThread = transportThread;
     const loaded = await loadValidatorConfig(this.#options.configPath);
     const { config } = loaded;
     this.#loaded = loaded;
@@ -111,9 +104,8 @@ export class ValidatorService {
     const signatureWorkerThreads = config.signatureWorkers ?? 1;
     const signatureWorkers = signatureWorkerThreads > 0 ? new SignatureWorkerPool({ threads: signatureWorkerThreads, logger: root }) : null;
     this.#signatureWorkers = signatureWorkers;
-    const transport = new Libp2pValidatorTransport({ identitySeed: seed, listenAddresses: config.listen, peers, logger: root, thread: transportThread });
+    const transport = new Libp2pValidatorTransport({ identitySeed: seed, listenAddresses: config.listen, peers, clock: this.#options.clock, logger: root });
     this.#transport = transport;
-    this.#transportThread = null;
     const t = config.timeouts;
     const timeouts: TimeoutConfig = t === undefined ? TIMEOUTS_DEFAULT : {
       proposeMs: t.proposeMs, prevoteMs: t.prevoteMs, precommitMs: t.precommitMs, proposeDeltaMs: t.deltaMs, prevoteDeltaMs: t.deltaMs, precommitDeltaMs: t.deltaMs,
@@ -146,15 +138,10 @@ export class ValidatorService {
       txsCounter.inc(undefined, info.txs);
       roundGauge.set(info.round);
     });
-    // libp2p starts on the transport's thread while this one restores the ledger; what the node
-    // sends meanwhile waits in the transport's queues.
-    const transportStarted = transport.start();
-    // A failed start is awaited below; without this, it would be reported as unhandled while the node restores.
-    transportStarted.catch(() => undefined);
+    await transport.start();
+    log.info({ cpuMs: processCpuMs() }, 'transport listening');
     this.#node = node;
     node.start();
-    await transportStarted;
-    log.info({ addresses: transport.addresses(), cpuMs: processCpuMs() }, 'transport listening');
     // Only now: a starting worker competes for the CPU with the restore, and no receipt waits yet
     // (until it runs, FinalizeBlock verifies every signature itself).
     signatureWorkers?.start();
@@ -183,8 +170,6 @@ export class ValidatorService {
     }
     await this.#transport?.stop();
     this.#transport = null;
-    await this.#transportThread?.terminate();
-    this.#transportThread = null;
     await this.#signatureWorkers?.stop();
     this.#signatureWorkers = null;
     this.#store?.close();

@@ -1,162 +1,96 @@
-// Validators reach each other over the federation's libp2p overlay (validator-links.ts: TCP, noise,
-// yamux, and a connection gater that admits only the registered validator keys, so consensus
-// traffic from anyone else never reaches the core). Each validator's libp2p identity is its
-// consensus key, so the peer id a noise handshake proves names the validator: a message's sender
-// is authenticated by the connection, and the core checks every signature anyway.
+// Validators reach each other over the federation's libp2p overlay (dtn/'s Libp2pNode: TCP, noise,
+// yamux, and a connection gater that admits only the registered validator keys, so consensus traffic
+// from anyone else never reaches the core). Each validator's libp2p identity is its consensus key,
+// so the peer id a noise handshake proves names the validator: a message's sender is authenticated
+// by the connection, and the core checks every signature anyway.
 //
-// The libp2p stack runs on a worker thread of its own (validator-transport-worker.ts); this side
-// encodes and decodes the messages (consensus-codec.ts) and moves frames across, each as one
-// transferred buffer. Why a thread: at a restart, loading and starting libp2p (~0.35 s of CPU
-// here) then overlaps the ledger restore on the consensus thread instead of preceding it, and in
-// operation the stream encryption (noise, ChaCha20-Poly1305 in JavaScript) and multiplexing are
-// off the thread that executes blocks. Sending stays best effort: a frame posted before the thread
-// has started waits in its bounded queue (validator-links.ts).
-//
-// A frame that does not decode resets the sender's inbound streams. A transport thread that fails
-// is rethrown here as an uncaught error: a validator without its network must not go on silently.
-import type { Worker } from 'node:worker_threads';
-import { OrbitfedError, type Logger, silentLogger } from '../common/index.ts';
+// One protocol, `/orbitfed/consensus/1.0.0`; one long-lived outbound stream per peer carrying
+// frames of a 4-byte big-endian length and one CBOR message (consensus-codec.ts). Sending is best
+// effort, as Tendermint assumes of its network before GST: while a stream is being opened frames
+// wait in a bounded queue; a frame that does not fit, or a peer that cannot be reached, is dropped
+// (the core's gossip re-sends what matters). A failed peer is retried after a back-off.
+// Inbound frames larger than the codec's limit, or that do not decode, reset the stream.
+import { OrbitfedError, type Clock, type Logger, silentLogger } from '../common/index.ts';
+import { createLibp2pNode, libp2pPeerIdOf, type Libp2pNode, type PeerStream } from '../dtn/index.ts';
 import {
   CONSENSUS_CODEC_LIMITS_DEFAULT, decodeValidatorMessage, encodeValidatorMessage, type ConsensusCodecLimits, type ValidatorMessage,
 } from './consensus-codec.ts';
-import { frameOf, type FromLinks, type ToLinks, type ValidatorLinksOptions, type ValidatorPeer } from './validator-links.ts';
 import type { ValidatorTransport } from './validator-node.ts';
-import { startWorkerThread } from './worker-thread.ts';
 
-export { CONSENSUS_PROTOCOL, type ValidatorPeer } from './validator-links.ts';
+export const CONSENSUS_PROTOCOL = '/orbitfed/consensus/1.0.0';
+const FRAME_HEADER_BYTES = 4;
+
+export interface ValidatorPeer {
+  readonly address: string;
+  readonly publicKey: Uint8Array;
+  /** Multiaddr ending in /p2p/<peer id>: every validator dials every other (a full mesh of 4–7). */
+  readonly multiaddr: string;
+}
 
 export interface Libp2pValidatorTransportOptions {
   readonly identitySeed: Uint8Array;
   readonly listenAddresses: readonly string[];
   readonly peers: readonly ValidatorPeer[];
+  readonly clock: Clock;
   readonly logger?: Logger;
   readonly codecLimits?: ConsensusCodecLimits;
-  /**
-   * Bytes queued per peer while its stream opens, and bytes posted to the transport's thread and not
-   * yet handled by it; beyond either, frames are dropped (best effort). Default 64 MiB.
-   */
+  /** Bytes queued per peer while its stream opens; beyond, frames are dropped. Default 64 MiB. */
   readonly queuedBytesMax?: number;
-  /** Wait before dialling a peer again after a failure (timed on the transport's thread by a RealClock); default 250 ms. */
+  /** Wait before dialling a peer again after a failure; default 250 ms. */
   readonly redialMs?: number;
-  /** The transport's thread, started ahead (`startTransportThread`) so that its modules load early; default: started by `start`. */
-  readonly thread?: Worker;
 }
 
-const WORKER_URL = new URL('./validator-transport-worker.ts', import.meta.url);
-const QUEUED_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
-
-/**
- * Starts a transport thread ahead of its transport: it loads the libp2p side's modules while the
- * caller prepares the transport's options. Hand it to one transport (`thread`), or terminate it.
- */
-export function startTransportThread(): Worker {
-  return startWorkerThread(WORKER_URL);
+interface PeerState {
+  readonly peer: ValidatorPeer;
+  stream: PeerStream | null;
+  opening: boolean;
+  queue: Uint8Array[];
+  queuedBytes: number;
+  retryAtMs: number;
 }
 
 export class Libp2pValidatorTransport implements ValidatorTransport {
   readonly #options: Libp2pValidatorTransportOptions;
   readonly #log: Logger;
   readonly #limits: ConsensusCodecLimits;
-  readonly #peerAddresses: ReadonlySet<string>;
-  #worker: Worker | null = null;
-  #addresses: string[] = [];
+  readonly #peers = new Map<string, PeerState>();
+  readonly #addressOfPeerId = new Map<string, string>();
+  #node: Libp2pNode | null = null;
   #receiver: ((from: string, message: ValidatorMessage) => void) | null = null;
   #stopped = false;
-  #onStopped: (() => void) | null = null;
-  #exited = false;
-  /** Bytes posted to the transport's thread, and (shared with it) the bytes it has handled. */
-  #postedBytes = 0n;
-  readonly #handledBytes = new BigInt64Array(new SharedArrayBuffer(BigInt64Array.BYTES_PER_ELEMENT));
-  readonly stats = { framesSent: 0, framesReceived: 0, framesUndecodable: 0, framesDropped: 0 };
+  readonly stats = { framesSent: 0, framesReceived: 0, framesDropped: 0, streamsReset: 0 };
 
   constructor(options: Libp2pValidatorTransportOptions) {
     this.#options = options;
     this.#log = (options.logger ?? silentLogger()).child({ component: 'consensus-transport' });
     this.#limits = options.codecLimits ?? CONSENSUS_CODEC_LIMITS_DEFAULT;
-    this.#peerAddresses = new Set(options.peers.map((p) => p.address));
+    for (const peer of options.peers) {
+      this.#peers.set(peer.address, { peer, stream: null, opening: false, queue: [], queuedBytes: 0, retryAtMs: 0 });
+      this.#addressOfPeerId.set(libp2pPeerIdOf(peer.publicKey), peer.address);
+    }
   }
 
   /** The addresses peers dial (after `start`). */
   addresses(): string[] {
-    return [...this.#addresses];
+    return this.#node?.addresses() ?? [];
   }
 
-  /**
-   * Starts the transport's thread and resolves once its libp2p node listens. Frames sent before
-   * that wait in the thread's queues, so the caller may go on (restore its ledger) meanwhile.
-   */
-  start(): Promise<void> {
-    if (this.#worker !== null) throw new OrbitfedError('ORBITFED_TRANSPORT_STARTED', 'the validator transport is started once');
-    const options: ValidatorLinksOptions = {
+  async start(): Promise<void> {
+    const node = await createLibp2pNode({
       identitySeed: this.#options.identitySeed,
+      allowedPublicKeys: this.#options.peers.map((p) => p.publicKey),
       listenAddresses: this.#options.listenAddresses,
-      peers: this.#options.peers,
-      frameBytesMax: this.#limits.messageBytesMax,
-      queuedBytesMax: this.#options.queuedBytesMax ?? QUEUED_BYTES_MAX_DEFAULT,
-      redialMs: this.#options.redialMs ?? 250,
-    };
-    const worker = this.#options.thread ?? startTransportThread();
-    this.#worker = worker;
-    if (worker.threadId < 0) return Promise.reject(new OrbitfedError('ORBITFED_TRANSPORT_START', 'the validator transport\'s thread ended before it started'));
-    this.#post(worker, { kind: 'start', options, handledBytes: this.#handledBytes.buffer as SharedArrayBuffer });
-    return new Promise((resolve, reject) => {
-      let started = false;
-      worker.once('exit', (exitCode) => {
-        this.#exited = true;
-        this.#onStopped?.();
-        if (!started) reject(new OrbitfedError('ORBITFED_TRANSPORT_START', `the validator transport's thread ended (exit code ${exitCode}) before it started`));
-      });
-      worker.on('message', (message: FromLinks) => {
-        switch (message.kind) {
-          case 'started':
-            started = true;
-            this.#addresses = message.addresses;
-            resolve();
-            return;
-          case 'start-failed':
-            reject(new OrbitfedError(message.code?.startsWith('ORBITFED_') ? message.code : 'ORBITFED_TRANSPORT_START', `the validator transport did not start: ${message.message}`));
-            return;
-          case 'frame':
-            this.#deliver(message.from, message.bytes);
-            return;
-          case 'log':
-            if (message.level === 'warn') this.#log.warn(message.fields, message.message);
-            else this.#log.debug(message.fields, message.message);
-            return;
-          case 'stopped':
-            this.#onStopped?.();
-            return;
-        }
-      });
-      worker.on('error', (error) => {
-        if (!started) {
-          reject(new OrbitfedError('ORBITFED_TRANSPORT_START', `the validator transport did not start: ${error.message}`));
-          return;
-        }
-        if (this.#stopped) return;
-        this.#log.error({ error: error.message }, 'the validator transport failed');
-        queueMicrotask(() => {
-          throw error;
-        });
-      });
     });
+    await node.handle(CONSENSUS_PROTOCOL, (stream) => this.#accept(stream), { inboundStreamsMax: 4, outboundStreamsMax: 4 });
+    await node.start();
+    this.#node = node;
   }
 
   async stop(): Promise<void> {
-    if (this.#stopped) return;
     this.#stopped = true;
-    const worker = this.#worker;
-    this.#worker = null;
-    if (worker === null) return;
-    if (!this.#exited) {
-      // The thread stops its libp2p node (closing the connections politely), then it is ended.
-      const stopped = new Promise<void>((resolve) => {
-        this.#onStopped = resolve;
-      });
-      this.#post(worker, { kind: 'stop' });
-      await stopped;
-    }
-    await worker.terminate();
+    const node = this.#node;
+    this.#node = null;
+    if (node !== null) await node.stop();
   }
 
   onMessage(receiver: (from: string, message: ValidatorMessage) => void): void {
@@ -164,45 +98,137 @@ export class Libp2pValidatorTransport implements ValidatorTransport {
   }
 
   send(toAddress: string, message: ValidatorMessage): void {
-    if (!this.#peerAddresses.has(toAddress)) return;
-    this.#sendFrame(toAddress, frameOf(encodeValidatorMessage(message)));
+    const state = this.#peers.get(toAddress);
+    if (state === undefined) return;
+    this.#enqueue(state, frameOf(encodeValidatorMessage(message)));
   }
 
   broadcast(message: ValidatorMessage): void {
-    this.#sendFrame(null, frameOf(encodeValidatorMessage(message)));
+    const frame = frameOf(encodeValidatorMessage(message));
+    for (const state of this.#peers.values()) this.#enqueue(state, frame);
   }
 
-  #sendFrame(to: string | null, frame: Uint8Array): void {
-    const worker = this.#worker;
-    if (worker === null || this.#stopped) return;
-    // The port to the thread is not bounded by itself: a thread that falls behind makes frames drop here, as a full peer queue does there.
-    const pendingBytes = this.#postedBytes - Atomics.load(this.#handledBytes, 0);
-    if (pendingBytes + BigInt(frame.length) > BigInt(this.#options.queuedBytesMax ?? QUEUED_BYTES_MAX_DEFAULT)) {
+  #enqueue(state: PeerState, frame: Uint8Array): void {
+    if (this.#stopped) return;
+    if (state.stream !== null) {
+      try {
+        state.stream.write(frame);
+        this.stats.framesSent++;
+        return;
+      } catch {
+        state.stream = null;
+      }
+    }
+    if (state.queuedBytes + frame.length > (this.#options.queuedBytesMax ?? 64 * 1024 * 1024)) {
       this.stats.framesDropped++;
       return;
     }
-    this.#postedBytes += BigInt(frame.length);
-    this.stats.framesSent++;
-    this.#post(worker, { kind: 'send', to, frame }, [frame.buffer as ArrayBuffer]);
+    state.queue.push(frame);
+    state.queuedBytes += frame.length;
+    this.#open(state);
   }
 
-  #post(worker: Worker, message: ToLinks, transfer: ArrayBuffer[] = []): void {
-    worker.postMessage(message, transfer);
-  }
-
-  #deliver(from: string, bytes: Uint8Array): void {
-    if (this.#stopped || !this.#peerAddresses.has(from)) return;
-    let message: ValidatorMessage;
-    try {
-      message = decodeValidatorMessage(bytes, this.#limits);
-    } catch (error) {
-      this.stats.framesUndecodable++;
-      const why = (error as Error).message;
-      this.#log.warn({ peer: from, why }, 'malformed consensus traffic; stream reset');
-      if (this.#worker !== null) this.#post(this.#worker, { kind: 'reset', from, why });
+  #open(state: PeerState): void {
+    const node = this.#node;
+    const multiaddr = state.peer.multiaddr;
+    if (state.opening || node === null) return;
+    const nowMs = this.#options.clock.now();
+    if (nowMs < state.retryAtMs) {
+      this.#dropQueue(state);
       return;
     }
-    this.stats.framesReceived++;
-    this.#receiver?.(from, message);
+    state.opening = true;
+    node.openStream(multiaddr, CONSENSUS_PROTOCOL).then(
+      (stream) => {
+        state.opening = false;
+        if (this.#stopped) {
+          stream.reset(new Error('transport stopped'));
+          return;
+        }
+        this.#listenOutbound(state, stream);
+        state.stream = stream;
+        const queued = state.queue;
+        state.queue = [];
+        state.queuedBytes = 0;
+        for (const frame of queued) this.#enqueue(state, frame);
+      },
+      (error: unknown) => {
+        state.opening = false;
+        state.retryAtMs = this.#options.clock.now() + (this.#options.redialMs ?? 250);
+        this.#dropQueue(state);
+        this.#log.debug({ peer: state.peer.address, error: (error as Error).message }, 'cannot reach validator');
+      },
+    );
   }
+
+  #dropQueue(state: PeerState): void {
+    this.stats.framesDropped += state.queue.length;
+    state.queue = [];
+    state.queuedBytes = 0;
+  }
+
+  /** Peers answer on their own outbound stream; on ours we only watch for its end. */
+  #listenOutbound(state: PeerState, stream: PeerStream): void {
+    stream.listen({
+      data: () => undefined,
+      remoteWriteClosed: () => undefined,
+      closed: () => {
+        if (state.stream === stream) state.stream = null;
+      },
+    });
+  }
+
+  #accept(stream: PeerStream): void {
+    const from = this.#addressOfPeerId.get(stream.origin.peerId);
+    if (from === undefined) {
+      // The gater admits only validator keys; a stream from anyone else cannot happen, but is refused anyway.
+      stream.reset(new OrbitfedError('ORBITFED_CONSENSUS_PEER', `peer ${stream.origin.peerId} is not a validator`));
+      return;
+    }
+    let buffer = new Uint8Array(0);
+    stream.listen({
+      data: (chunk) => {
+        const joined = new Uint8Array(buffer.length + chunk.length);
+        joined.set(buffer);
+        joined.set(chunk, buffer.length);
+        buffer = joined;
+        let offset = 0;
+        while (buffer.length - offset >= FRAME_HEADER_BYTES) {
+          const length = new DataView(buffer.buffer, buffer.byteOffset + offset, FRAME_HEADER_BYTES).getUint32(0);
+          if (length > this.#limits.messageBytesMax) {
+            this.#reset(stream, from, `frame of ${length} bytes is above ${this.#limits.messageBytesMax}`);
+            return;
+          }
+          if (buffer.length - offset - FRAME_HEADER_BYTES < length) break;
+          const bytes = buffer.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + length);
+          offset += FRAME_HEADER_BYTES + length;
+          let message: ValidatorMessage;
+          try {
+            message = decodeValidatorMessage(bytes, this.#limits);
+          } catch (error) {
+            this.#reset(stream, from, (error as Error).message);
+            return;
+          }
+          this.stats.framesReceived++;
+          this.#receiver?.(from, message);
+        }
+        buffer = buffer.slice(offset);
+      },
+      remoteWriteClosed: () => undefined,
+      closed: () => undefined,
+    });
+  }
+
+  #reset(stream: PeerStream, from: string, why: string): void {
+    this.stats.streamsReset++;
+    this.#log.warn({ peer: from, why }, 'malformed consensus traffic; stream reset');
+    stream.reset(new OrbitfedError('ORBITFED_CONSENSUS_DECODE', why));
+  }
+}
+
+function frameOf(bytes: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(FRAME_HEADER_BYTES + bytes.length);
+  new DataView(frame.buffer).setUint32(0, bytes.length);
+  frame.set(bytes, FRAME_HEADER_BYTES);
+  return frame;
 }
