@@ -11,10 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealClock } from '../../common/index.ts';
 import { ContactPlan, formatContactPlan } from '../../contact-plans/index.ts';
-import { BundleAgent, TcpclV4ConvergenceLayer } from '../../dtn/index.ts';
 import { encodeJobAssignment, SERVICE_NUMBERS, signJobAssignment } from '../../scheduler/index.ts';
 import { assignmentOf, CHAIN_ID, HOUR_MS, NODE_SEED, OTHER_SEED, SCHEDULER_PUBLIC_KEY } from './assignment-fixtures.ts';
-import { freePort, GroundRecord, GROUND, linkContacts, SATELLITE, scratchDirectory } from './orbital-harness.ts';
+import { freePort, GROUND, linkContacts, SATELLITE, scratchDirectory, startTcpclGround } from './orbital-harness.ts';
 
 const BUILD_AGENT = fileURLToPath(new URL('../../bin/build-agent.ts', import.meta.url));
 const ORBITFED = fileURLToPath(new URL('../../bin/orbitfed.ts', import.meta.url));
@@ -143,15 +142,7 @@ metricsPort: ${metricsPort}
       endpoints: { reportsTo: `ipn:${GROUND}.2`, receiptsTo: `ipn:${GROUND}.4`, telemetryTo: `ipn:${GROUND}.5` },
       logLevel: 'warn', metricsPort,
     }));
-    const record = new GroundRecord();
-    const ground = new BundleAgent({
-      nodeNumber: GROUND, storePath: join(dir, 'ground.db'), store: { capacityBytes: 16 * 1024 * 1024, capacityBundles: 1_000 }, plan,
-      peers: new Map([[SATELLITE, { cl: 'tcpclv4', address: `127.0.0.1:${agentPort}` }]]),
-      convergenceLayers: [new TcpclV4ConvergenceLayer({ nodeId: `ipn:${GROUND}.0`, clock, listen: { host: '127.0.0.1', port: groundPort }, contactTimeoutMs: 1_000, responseTimeoutMs: 2_000 })],
-      clock, limits: { sendRetryDelayMs: 100, sendRetryDelayMaxMs: 400, contactFailuresMax: 1_000_000, routeRetryDelayMs: 200 },
-    });
-    record.register(ground);
-    await ground.start();
+    const { ground, record } = await startTcpclGround({ dir, plan, clock, agentPort, groundPort, store: { capacityBytes: 16 * 1024 * 1024, capacityBundles: 1_000 } });
     const now = clock.now();
     const forged = assignmentOf({ assignmentId: 'forged.1', jobId: 'forged', ledgerJobId: 'forged.1', issuedAtMs: now, notAfterMs: now + HOUR_MS, deadlineMs: now + 2 * HOUR_MS });
     ground.send({ destination: `ipn:${SATELLITE}.${SERVICE_NUMBERS.assignments}`, payload: encodeJobAssignment(signJobAssignment(forged, OTHER_SEED)), lifetimeMs: HOUR_MS });

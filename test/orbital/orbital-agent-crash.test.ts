@@ -16,10 +16,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RealClock, seededRng } from '../../common/index.ts';
 import { ContactPlan, formatContactPlan } from '../../contact-plans/index.ts';
 import { RECEIPT_VALIDITY_MS_MAX, verifyReceipt } from '../../consensus/index.ts';
-import { BundleAgent, TcpclV4ConvergenceLayer } from '../../dtn/index.ts';
+import type { BundleAgent } from '../../dtn/index.ts';
 import { encodeJobAssignment, signJobAssignment, verifyJobResult, verifyNodeReport, SERVICE_NUMBERS } from '../../scheduler/index.ts';
 import { assignmentOf, CHAIN_ID, HOUR_MS, NODE_PUBLIC_KEY, NODE_SEED, SCHEDULER_PUBLIC_KEY, SCHEDULER_SEED } from './assignment-fixtures.ts';
-import { freePort, GroundRecord, GROUND, linkContacts, SATELLITE, scratchDirectory } from './orbital-harness.ts';
+import { freePort, GROUND, linkContacts, SATELLITE, scratchDirectory, startTcpclGround } from './orbital-harness.ts';
 
 const ORBITFED = fileURLToPath(new URL('../../bin/orbitfed.ts', import.meta.url));
 const SEED = 20_260_614;
@@ -80,15 +80,9 @@ describe('orbitfed orbital-agent under kill -9', () => {
     const configPath = join(dir, 'orbital-agent.json');
     writeFileSync(configPath, JSON.stringify(config, null, 2));
 
-    const record = new GroundRecord();
-    ground = new BundleAgent({
-      nodeNumber: GROUND, storePath: join(dir, 'ground.db'), store: { capacityBytes: 256 * 1024 * 1024, capacityBundles: 100_000 }, plan,
-      peers: new Map([[SATELLITE, { cl: 'tcpclv4', address: `127.0.0.1:${agentPort}` }]]),
-      convergenceLayers: [new TcpclV4ConvergenceLayer({ nodeId: `ipn:${GROUND}.0`, clock, listen: { host: '127.0.0.1', port: groundPort }, contactTimeoutMs: 1_000, responseTimeoutMs: 2_000 })],
-      clock, limits: { sendRetryDelayMs: 100, sendRetryDelayMaxMs: 400, contactFailuresMax: 1_000_000, routeRetryDelayMs: 200 },
-    });
-    record.register(ground);
-    await ground.start();
+    const started = await startTcpclGround({ dir, plan, clock, agentPort, groundPort, store: { capacityBytes: 256 * 1024 * 1024, capacityBundles: 100_000 } });
+    ground = started.ground;
+    const { record } = started;
     const now = clock.now();
     const ids: string[] = [];
     for (let i = 0; i < JOBS; i++) {

@@ -68,6 +68,28 @@ export function planText(plan: ContactPlan): string {
   return formatContactPlan(plan, 'json');
 }
 
+
+/**
+ * The ground side for tests that run the orbital agent as a real process: a BundleAgent on its own
+ * store at `dir/ground.db`, TCPCLv4 listening on `groundPort` and reaching the agent at `agentPort`,
+ * whose bundles `GroundRecord` decodes. Started; the caller stops it.
+ */
+export async function startTcpclGround(options: {
+  readonly dir: string; readonly plan: ContactPlan; readonly clock: Clock; readonly agentPort: number; readonly groundPort: number;
+  readonly store: { readonly capacityBytes: number; readonly capacityBundles: number };
+}): Promise<{ readonly ground: BundleAgent; readonly record: GroundRecord }> {
+  const { dir, plan, clock, agentPort, groundPort, store } = options;
+  const record = new GroundRecord();
+  const ground = new BundleAgent({
+    nodeNumber: GROUND, storePath: join(dir, 'ground.db'), store, plan,
+    peers: new Map([[SATELLITE, { cl: 'tcpclv4', address: `127.0.0.1:${agentPort}` }]]),
+    convergenceLayers: [new TcpclV4ConvergenceLayer({ nodeId: `ipn:${GROUND}.0`, clock, listen: { host: '127.0.0.1', port: groundPort }, contactTimeoutMs: 1_000, responseTimeoutMs: 2_000 })],
+    clock, limits: { sendRetryDelayMs: 100, sendRetryDelayMaxMs: 400, contactFailuresMax: 1_000_000, routeRetryDelayMs: 200 },
+  });
+  record.register(ground);
+  await ground.start();
+  return { ground, record };
+}
 /** What the ground side received, decoded. */
 export class GroundRecord {
   readonly reports: SignedNodeReport[] = [];
