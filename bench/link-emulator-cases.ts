@@ -24,7 +24,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { ContactPlan, formatContactPlan } from '../contact-plans/index.ts';
@@ -47,6 +47,12 @@ const THROUGHPUT_WARMUP_MS = 1000;
 const THROUGHPUT_MEASURE_MS = 5000;
 const THROUGHPUT_OWLT_SEC = 0.01;
 const WRITE_CHUNK_BYTES = 64 * 1024;
+const HICCUP_MEASURE_MS = 10_000;
+const HICCUP_SLICE_MS = 100;
+/** Gaps kept at most (a machine that pauses this often is measured enough). */
+const HICCUP_GAPS_MAX = 100_000;
+/** Gaps a spinning thread counts (ms): the smallest is below any the target cares about. */
+const HICCUP_GAP_MS = [0.5, 1, 2, 5] as const;
 
 export interface LinkEmulatorCasesResult {
   readonly rows: readonly ContactPlanRow[];
@@ -100,8 +106,9 @@ async function startRig(owltSec: number, rateBytesPerSec: number): Promise<Rig> 
     inFlightBytesMax: 256 * 1024 * 1024,
     nodes: [{ ipn: SATELLITE, target: `127.0.0.1:${sinkPort}`, listen: [{ from: GROUND, address: '127.0.0.1:0' }] }],
   }));
-  const relay = spawn(process.execPath, [...(process.env.RELAY_NODE_ARGS?.split(' ') ?? []), ORBITFED, 'link-emulator', '--plan', path.join(directory, 'plan.json'), '--map', path.join(directory, 'map.json'), '--log-level', 'warn'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const relay = spawn(process.execPath, [...(process.env.RELAY_NODE_ARGS?.split(' ').filter((arg) => arg !== '') ?? []), ORBITFED, 'link-emulator', '--plan', path.join(directory, 'plan.json'), '--map', path.join(directory, 'map.json'), '--log-level', 'warn'], {
+    // Its standard output only carries what RELAY_NODE_ARGS asks node for (`--trace-gc`, say).
+    stdio: ['ignore', process.env.RELAY_NODE_ARGS === undefined ? 'ignore' : 'inherit', 'pipe'],
   });
   const stop = async (): Promise<void> => {
     if (relay.exitCode === null) {
@@ -141,6 +148,54 @@ async function openClient(rig: Rig): Promise<{ client: Socket; far: Socket }> {
 
 const sleepMs = (ms: number): Promise<void> => new Promise((resolve) => { setTimeout(resolve, ms); });
 
+/**
+ * The least a relay process can do: a plain Node process that writes each chunk it reads on to
+ * the sink at once (no delay, no timers, no contact plan). Its latency is the two loopback hops
+ * and the two wake-ups of other processes that every user-space relay pays, on this machine.
+ */
+const FORWARDER_SOURCE = `
+const net = require('node:net');
+const sinkPort = Number(process.argv[1]);
+const server = net.createServer({ noDelay: true }, (from) => {
+  const to = net.connect({ host: '127.0.0.1', port: sinkPort, noDelay: true });
+  from.on('data', (chunk) => to.write(chunk));
+  from.on('error', () => to.destroy());
+  to.on('error', () => from.destroy());
+});
+server.listen(0, '127.0.0.1', () => process.stderr.write('listen 127.0.0.1:' + server.address().port + '\\n'));
+`;
+
+async function startForwarder(): Promise<Rig> {
+  let accept: (socket: Socket) => void = () => {};
+  const accepted = new Promise<Socket>((resolve) => { accept = resolve; });
+  const sink = createServer((socket) => accept(socket));
+  sink.listen(0, '127.0.0.1');
+  await once(sink, 'listening');
+  const forwarder = spawn(process.execPath, ['-e', FORWARDER_SOURCE, String((sink.address() as { port: number }).port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const stop = async (): Promise<void> => {
+    if (forwarder.exitCode === null) {
+      forwarder.kill('SIGTERM');
+      await once(forwarder, 'exit');
+    }
+    sink.close();
+  };
+  try {
+    let stderr = '';
+    const listen = await new Promise<{ host: string; port: number }>((resolve, reject) => {
+      forwarder.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8');
+        const found = /listen (127\.0\.0\.1):(\d+)/.exec(stderr);
+        if (found !== null) resolve({ host: found[1]!, port: Number(found[2]) });
+      });
+      forwarder.once('exit', (code) => reject(new Error(`the plain forwarder exited (${code}): ${stderr}`)));
+    });
+    return { listen, accepted, relayCpuMs: () => processCpuMs(forwarder.pid), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
 /** A sink and a client connected to it directly, without a relay: the machine's own loopback latency. */
 async function startDirect(): Promise<Rig> {
   let accept: (socket: Socket) => void = () => {};
@@ -158,11 +213,11 @@ async function startDirect(): Promise<Rig> {
  * through a process that just started run code V8 has not compiled yet, while its compiler threads
  * take the CPU (milliseconds late), which is start-up, not the light time a rig runs with for hours.
  */
-async function measureDelay(owltSec: number | undefined): Promise<{ errorsMs: number[]; warmupErrorsMs: number[]; relayCpuMs: number | undefined }> {
-  const rig = owltSec === undefined ? await startDirect() : await startRig(owltSec, DELAY_RATE_BYTES_PER_SEC);
+async function measureDelay(owltSec: number | 'direct' | 'forwarder'): Promise<{ errorsMs: number[]; warmupErrorsMs: number[]; relayCpuMs: number | undefined }> {
+  const rig = owltSec === 'direct' ? await startDirect() : owltSec === 'forwarder' ? await startForwarder() : await startRig(owltSec, DELAY_RATE_BYTES_PER_SEC);
   try {
     const { client, far } = await openClient(rig);
-    const expectedMs = owltSec === undefined ? 0 : owltSec * 1000 + (MESSAGE_BYTES * 1000) / DELAY_RATE_BYTES_PER_SEC;
+    const expectedMs = typeof owltSec === 'string' ? 0 : owltSec * 1000 + (MESSAGE_BYTES * 1000) / DELAY_RATE_BYTES_PER_SEC;
     let errorsMs: number[] = [];
     let wanted = 0;
     let arrived: () => void = () => {};
@@ -192,7 +247,7 @@ async function measureDelay(owltSec: number | undefined): Promise<{ errorsMs: nu
       // A bench that lost messages must say so rather than wait forever.
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`link emulator bench: ${errorsMs.length} of ${count} messages arrived (OWLT ${owltSec ?? 'none'} s)`)), (owltSec ?? 0) * 1000 + 30_000);
+        timer = setTimeout(() => reject(new Error(`link emulator bench: ${errorsMs.length} of ${count} messages arrived (OWLT ${typeof owltSec === 'string' ? `none: ${owltSec}` : `${owltSec} s`})`)), (typeof owltSec === 'string' ? 0 : owltSec) * 1000 + 30_000);
       });
       await Promise.race([done, deadline]).finally(() => clearTimeout(timer));
       return errorsMs;
@@ -202,7 +257,7 @@ async function measureDelay(owltSec: number | undefined): Promise<{ errorsMs: nu
     const measuredMs = await run(DELAY_MESSAGES);
     const cpuAtEndMs = rig.relayCpuMs();
     client.destroy();
-    if (process.env.BENCH_DUMP_DELAYS !== undefined) writeFileSync(`${process.env.BENCH_DUMP_DELAYS}-${owltSec ?? 'direct'}.json`, JSON.stringify({ warmupErrorsMs, measuredMs }));
+    if (process.env.BENCH_DUMP_DELAYS !== undefined) writeFileSync(`${process.env.BENCH_DUMP_DELAYS}-${owltSec}.json`, JSON.stringify({ warmupErrorsMs, measuredMs }));
     return { errorsMs: measuredMs, warmupErrorsMs, relayCpuMs: cpuAtStartMs === undefined || cpuAtEndMs === undefined ? undefined : cpuAtEndMs - cpuAtStartMs };
   } finally {
     await rig.stop();
@@ -254,10 +309,87 @@ async function measureThroughput(rateBytesPerSec: number): Promise<{ rateBytesPe
   }
 }
 
+/** Per CPU, the time the hypervisor ran something else while this machine's vCPU wanted to run (/proc/stat's steal), in ticks; empty off Linux. */
+function stealTicks(): number[] {
+  try {
+    return readFileSync('/proc/stat', 'utf8').split('\n').filter((line) => /^cpu\d/.test(line)).map((line) => Number(line.trim().split(/\s+/)[8] ?? 0));
+  } catch {
+    return [];
+  }
+}
+
+/** Linux's USER_HZ: /proc/stat counts in these ticks. */
+const TICKS_PER_SEC = 100;
+
+/**
+ * The machine's own part of any timing, without a relay (in the manner of jHiccup): one thread
+ * reads the clock in a loop for `durationMs` on a quiet core, and every gap between two readings is
+ * time it did not run — taken by the kernel or, on a virtual machine, by the hypervisor (the steal
+ * time beside it). A relay cannot be more exact than a thread that is always running. The loop's
+ * own garbage collections (each clock reading allocates) are told apart by their `gc` performance
+ * entries and counted on their own.
+ */
+async function measureHiccups(durationMs: number): Promise<{ gapsAtLeast: number[]; ownCollections: number; maxGapMs: number; stealFraction: number | undefined }> {
+  const collections: { startMs: number; endMs: number }[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) collections.push({ startMs: entry.startTime, endMs: entry.startTime + entry.duration });
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const gaps: { atMs: number; gapMs: number }[] = [];
+  // Spun in slices by a small function, optimised after its first slice.
+  spinSlice(HICCUP_SLICE_MS, []);
+  const stealBefore = stealTicks();
+  const startMs = performance.now();
+  while (performance.now() - startMs < durationMs && gaps.length < HICCUP_GAPS_MAX) spinSlice(HICCUP_SLICE_MS, gaps);
+  const elapsedSec = (performance.now() - startMs) / 1000;
+  const stealAfter = stealTicks();
+  // The observer hears of the collections on a later turn.
+  await new Promise<void>((resolve) => { setTimeout(resolve, 10); });
+  observer.disconnect();
+  const gapsAtLeast = HICCUP_GAP_MS.map(() => 0);
+  let ownCollections = 0;
+  let maxGapMs = 0;
+  for (const { atMs, gapMs } of gaps) {
+    // A gap that a collection of this process overlaps is that collection's.
+    if (collections.some((c) => c.startMs < atMs && c.endMs > atMs - gapMs)) {
+      ownCollections += 1;
+      continue;
+    }
+    HICCUP_GAP_MS.forEach((atLeastMs, i) => { if (gapMs >= atLeastMs) gapsAtLeast[i]! += 1; });
+    maxGapMs = Math.max(maxGapMs, gapMs);
+  }
+  const stolenSec = stealAfter.reduce((sum, ticks, i) => sum + ticks - (stealBefore[i] ?? ticks), 0) / TICKS_PER_SEC;
+  return { gapsAtLeast, ownCollections, maxGapMs, stealFraction: stealAfter.length === 0 ? undefined : stolenSec / (elapsedSec * stealAfter.length) };
+}
+
+/** Reads the clock for `durationMs`, keeping each gap of at least HICCUP_GAP_MS[0] between readings (where it ended, how long). */
+function spinSlice(durationMs: number, gaps: { atMs: number; gapMs: number }[]): void {
+  const startMs = performance.now();
+  let lastMs = startMs;
+  for (;;) {
+    const nowMs = performance.now();
+    const gapMs = nowMs - lastMs;
+    lastMs = nowMs;
+    if (gapMs >= HICCUP_GAP_MS[0]) gaps.push({ atMs: nowMs, gapMs });
+    if (nowMs - startMs >= durationMs) return;
+  }
+}
+
 export async function runLinkEmulatorCases(progress: (message: string) => void = () => {}): Promise<LinkEmulatorCasesResult> {
   const rows: ContactPlanRow[] = [];
+  progress(`link emulator: the machine's hiccups, one thread spinning for ${HICCUP_MEASURE_MS / 1000} s`);
+  const hiccups = await measureHiccups(HICCUP_MEASURE_MS);
+  const perMinute = (count: number): string => ((count * 60_000) / HICCUP_MEASURE_MS).toFixed(0);
+  rows.push({
+    caseLabel: 'Baseline: the machine, no relay',
+    measurement: 'a running thread\'s pauses ≥ 1 ms, per minute',
+    value: `${perMinute(hiccups.gapsAtLeast[1]!)} /min (max ${hiccups.maxGapMs.toFixed(2)} ms)`,
+    details: `one thread reading the clock in a loop for ${HICCUP_MEASURE_MS / 1000} s (jHiccup's method): pauses ${HICCUP_GAP_MS.map((ms, i) => `≥ ${ms} ms ${perMinute(hiccups.gapsAtLeast[i]!)}`).join(', ')} per minute (besides ${hiccups.ownCollections} pauses of its own garbage collector)${hiccups.stealFraction === undefined ? '' : `; steal time (the hypervisor's, /proc/stat) ${(hiccups.stealFraction * 100).toFixed(2)} % of each CPU`}. A message is as late as any such pause on its way (the relay's read, its timer, the receiver's read)`,
+    target: '—',
+    result: '—',
+  });
   progress('link emulator: baseline, direct loopback');
-  const baselineMs = (await measureDelay(undefined)).errorsMs;
+  const baselineMs = (await measureDelay('direct')).errorsMs;
   rows.push({
     caseLabel: 'Baseline: direct loopback, no relay',
     measurement: 'one-way latency, median / p99',
@@ -266,9 +398,26 @@ export async function runLinkEmulatorCases(progress: (message: string) => void =
     target: '—',
     result: '—',
   });
+  progress('link emulator: baseline, a plain forwarder process');
+  const forwarded = await measureDelay('forwarder');
+  const forwardedMs = forwarded.errorsMs;
+  rows.push({
+    caseLabel: 'Baseline: a plain forwarder process, no delay',
+    measurement: 'one-way latency, median / p99',
+    value: `${median(forwardedMs).toFixed(3)} ms / ${percentile(forwardedMs, 99).toFixed(3)} ms`,
+    details: `the same ${forwardedMs.length} messages through a ${FORWARDER_SOURCE.trim().split('\n').length}-line Node process that writes each chunk on at once (no timers, no plan): the two hops and two wake-ups any user-space relay pays here; ${((100 * forwardedMs.filter((e) => e <= DELAY_ERROR_MS_MAX).length) / forwardedMs.length).toFixed(1)} % within ${DELAY_ERROR_MS_MAX} ms, max ${Math.max(...forwardedMs).toFixed(3)} ms${forwarded.relayCpuMs === undefined ? '' : `; its CPU ${((forwarded.relayCpuMs * 1000) / forwardedMs.length).toFixed(0)} µs per message`}`,
+    target: '—',
+    result: '—',
+  });
   for (const owltSec of DELAY_CASES_OWLT_SEC) {
     progress(`link emulator: delay through OWLT ${owltSec * 1000} ms`);
+    const stealBefore = stealTicks();
+    const caseStartMs = performance.now();
     const { errorsMs, warmupErrorsMs, relayCpuMs } = await measureDelay(owltSec);
+    const stealAfter = stealTicks();
+    const stealPercent = stealAfter.length === 0
+      ? undefined
+      : (100 * stealAfter.reduce((sum, ticks, i) => sum + ticks - (stealBefore[i] ?? ticks), 0)) / TICKS_PER_SEC / (((performance.now() - caseStartMs) / 1000) * stealAfter.length);
     const absolute = errorsMs.map(Math.abs);
     const warmupAbsolute = warmupErrorsMs.map(Math.abs);
     const medianMs = median(absolute);
@@ -277,7 +426,7 @@ export async function runLinkEmulatorCases(progress: (message: string) => void =
       caseLabel: `Delay, OWLT ${owltSec * 1000} ms`,
       measurement: 'one-way delay − OWLT, |error| median / p99',
       value: `${medianMs.toFixed(3)} ms / ${p99Ms.toFixed(3)} ms`,
-      details: `${errorsMs.length} messages of ${MESSAGE_BYTES} B at 100 Mbit/s; ${((100 * absolute.filter((e) => e <= DELAY_ERROR_MS_MAX).length) / absolute.length).toFixed(1)} % within ${DELAY_ERROR_MS_MAX} ms; signed error median ${median(errorsMs).toFixed(3)} ms, min ${Math.min(...errorsMs).toFixed(3)} ms, max ${Math.max(...errorsMs).toFixed(3)} ms; the ${warmupErrorsMs.length} warm-up messages before them: median ${median(warmupAbsolute).toFixed(3)} ms, p99 ${percentile(warmupAbsolute, 99).toFixed(3)} ms, max ${Math.max(...warmupAbsolute).toFixed(3)} ms${relayCpuMs === undefined ? '' : `; relay CPU ${((relayCpuMs * 1000) / errorsMs.length).toFixed(0)} µs per message`}`,
+      details: `${errorsMs.length} messages of ${MESSAGE_BYTES} B at 100 Mbit/s; ${((100 * absolute.filter((e) => e <= DELAY_ERROR_MS_MAX).length) / absolute.length).toFixed(1)} % within ${DELAY_ERROR_MS_MAX} ms; signed error median ${median(errorsMs).toFixed(3)} ms, min ${Math.min(...errorsMs).toFixed(3)} ms, max ${Math.max(...errorsMs).toFixed(3)} ms; the ${warmupErrorsMs.length} warm-up messages before them: median ${median(warmupAbsolute).toFixed(3)} ms, p99 ${percentile(warmupAbsolute, 99).toFixed(3)} ms, max ${Math.max(...warmupAbsolute).toFixed(3)} ms${relayCpuMs === undefined ? '' : `; relay CPU ${((relayCpuMs * 1000) / errorsMs.length).toFixed(0)} µs per message`}${stealPercent === undefined ? '' : `; steal time during the case ${stealPercent.toFixed(2)} %`}`,
       target: `≤ ${DELAY_ERROR_MS_MAX} ms`,
       result: medianMs <= DELAY_ERROR_MS_MAX && p99Ms <= DELAY_ERROR_MS_MAX ? 'met' : medianMs <= DELAY_ERROR_MS_MAX ? 'median met, p99 not' : 'not met',
     });

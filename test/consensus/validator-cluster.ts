@@ -53,7 +53,9 @@ export class ValidatorCluster {
 
   start(i: number): ChildProcess {
     const log = openSync(join(this.dir, `v${i}.log`), 'a');
-    const child = spawn(process.execPath, [ORBITFED, 'validator', '--config', this.testnet.configPaths[i]!], { stdio: ['ignore', 'ignore', log] });
+    // VALIDATOR_NODE_ARGS adds node flags to every validator (e.g. `--cpu-prof --cpu-prof-dir=DIR`), for looking closer.
+    const nodeArgs = process.env.VALIDATOR_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, ORBITFED, 'validator', '--config', this.testnet.configPaths[i]!], { stdio: ['ignore', 'ignore', log] });
     closeSync(log);
     this.processes[i] = child;
     return child;
