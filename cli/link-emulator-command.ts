@@ -2,8 +2,8 @@
 // says (up or down, light time, rate, faults), with a control API and /metrics. Runs until
 // SIGINT/SIGTERM. The program itself is wired in hil/link-emulator-service.ts.
 import { createLogger, LOG_LEVELS, type LogLevel } from '../common/index.ts';
-import { formatHostPort } from '../dtn/index.ts';
-import { loadLinkEmulatorService } from '../hil/index.ts';
+import { formatHostPort } from '../dtn/tcp-connection.ts';
+import { loadLinkEmulatorService } from '../hil/link-emulator-entry.ts';
 import { parseCommandArgs } from './command-args.ts';
 import type { Command, CommandContext } from './command.ts';
 import { parseChoice } from './flag-values.ts';

@@ -4,6 +4,8 @@
 // CL parses its messages from. The protocols themselves live in tcpcl-v4.ts, tcpcl-v3.ts and mtcp.ts.
 //
 // Time comes only from the injected Clock (the connect timeout is a Clock timer, not the socket's).
+// A public entry of dtn/ besides index.ts (test/tidy.test.ts): the link emulator reads and writes
+// addresses with it without loading the bundle layer.
 import assert from 'node:assert/strict';
 import { createServer, isIP, Socket, type Server } from 'node:net';
 import type { Clock, DurationMs } from '../common/index.ts';

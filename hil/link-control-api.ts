@@ -21,7 +21,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { OrbitfedError, silentLogger, type Logger, type MetricsRegistry } from '../common/index.ts';
-import { formatHostPort, type HostPort } from '../dtn/index.ts';
+import { formatHostPort, type HostPort } from '../dtn/tcp-connection.ts';
 import type { Direction, EmulatorStatus, FlapRequest, LinkSelector, LinkStatus } from './link-emulator.ts';
 import { FLAP_REPEATS_MAX } from './link-map.ts';
 

@@ -1,8 +1,8 @@
 // The one place that wires the `link-emulator` program (STYLE rule 14): the contact plan and the
 // map in; the emulator, its metrics registry and its control API built and started together.
 import { MetricsRegistry, PreciseRealClock, RealClock, silentLogger, type Clock, type Logger } from '../common/index.ts';
-import { loadContactPlanFile, type ContactPlan } from '../contact-plans/index.ts';
-import type { HostPort } from '../dtn/index.ts';
+import { loadContactPlanFile, type ContactPlan } from '../contact-plans/plan.ts';
+import type { HostPort } from '../dtn/tcp-connection.ts';
 import { LinkControlApi } from './link-control-api.ts';
 import { LinkEmulator } from './link-emulator.ts';
 import { loadLinkMapFile, type LinkMap } from './link-map.ts';

@@ -27,8 +27,8 @@ import {
   OrbitfedError, seededRng, silentLogger, type Clock, type CounterMetric, type DurationMs, type GaugeMetric, type Logger,
   type MetricsRegistry, type TimerHandle,
 } from '../common/index.ts';
-import type { ContactPlan } from '../contact-plans/index.ts';
-import { formatHostPort, type HostPort } from '../dtn/index.ts';
+import type { ContactPlan } from '../contact-plans/plan.ts';
+import { formatHostPort, type HostPort } from '../dtn/tcp-connection.ts';
 import { LinkPipe, type PipeConditions } from './link-pipe.ts';
 import { FLAP_REPEATS_MAX, type LinkMap, type MappedLink } from './link-map.ts';
 import {

@@ -16,7 +16,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { OrbitfedError, formatLocated, parseYamlTree, readBoundedTextFile, type ErrorLocation } from '../common/index.ts';
-import { formatHostPort, parseHostPort, type HostPort } from '../dtn/index.ts';
+import { formatHostPort, parseHostPort, type HostPort } from '../dtn/tcp-connection.ts';
 
 /** Larger map files are refused before they are read (`ORBITFED_LINK_MAP_TOO_LARGE`). */
 export const LINK_MAP_BYTES_MAX = 1024 * 1024;

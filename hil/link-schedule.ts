@@ -11,7 +11,7 @@
 //     planSec(t) = planSecAtStart + (t − startMs) · timeScale / 1000
 import assert from 'node:assert/strict';
 import { seededRng } from '../common/index.ts';
-import type { ContactPlan } from '../contact-plans/index.ts';
+import type { ContactPlan } from '../contact-plans/plan.ts';
 import type { LinkMap, MappedFlap, MappedLink, PlanEpochChoice } from './link-map.ts';
 
 /** Outage intervals of one link at most, after flaps and drops are expanded. */

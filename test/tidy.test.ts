@@ -25,8 +25,8 @@ const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
 /**
  * The public entries of each folder: `index.ts`, and for a few folders one more, narrower entry that
  * other folders may import instead (each explained in its header). They exist for the orbital
- * agent's memory (orbital/README.md, "Memory and start-up"): an entry loads its whole folder, and a
- * node needs only the protocol.
+ * agent's memory (orbital/README.md, "Memory and start-up") and the link emulator's pauses
+ * (hil/README.md): an entry loads its whole folder, and a node needs only the protocol.
  */
 const EXTRA_PUBLIC_ENTRIES: ReadonlySet<string> = new Set([
   // The scheduler ↔ node protocol without placement, the job store, the REST API and its configuration.
@@ -35,6 +35,10 @@ const EXTRA_PUBLIC_ENTRIES: ReadonlySet<string> = new Set([
   'consensus/node.ts',
   // The plan model, its formats, bookings and CGR without SGP4, element sets and stations.
   'contact-plans/plan.ts',
+  // Host-and-port addresses and TCP listening without the bundle layer (for the link emulator).
+  'dtn/tcp-connection.ts',
+  // The link emulator without the scenario runner, the federation and the simulator.
+  'hil/link-emulator-entry.ts',
 ]);
 /** Folders outside the product: they may import anything, internals included. */
 const UNCHECKED = new Set(['test', 'bench', 'node_modules', '.git']);
