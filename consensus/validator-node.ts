@@ -12,7 +12,8 @@
 //      every `snapshotEveryBlocks` heights the ledger is snapshotted into the chain store;
 //   4. after `commitDelayMs` (CometBFT's timeout_commit: a block time floor, so that blocks are
 //      fuller and an idle chain does not spin) or, when the block was empty and the mempool is too,
-//      after up to `emptyBlockIntervalMs` (woken early by a transaction), the core moves to the next
+//      after up to `emptyBlockIntervalMs` (woken early by a transaction, or by a peer's proposal or
+//      vote for the next height), the core moves to the next
 //      height. Messages for that height wait in the core's bounded future buffer meanwhile.
 // A restart restores the newest snapshot, replays the stored blocks after it (each app hash checked
 // against the stored one), and hands the core what it must not forget: the sign guard's lock and
@@ -426,6 +427,12 @@ export class ValidatorNode {
     switch (message.kind) {
       case 'proposal':
       case 'vote':
+        // A peer already at the next height while this validator waits out an idle chain's
+        // interval: the chain is not idle (the peer has transactions whose gossip never came here,
+        // or its own wait ended first). Go on after the ordinary block time, as for a transaction.
+        if ((message.kind === 'proposal' ? message.proposal.height : message.vote.height) === this.#core.height + 1) this.#wakeForTransactions();
+        this.#run(message);
+        return;
       case 'evidence':
         this.#run(message);
         return;

@@ -75,6 +75,8 @@ export class ValidatorHarness {
   faults: NetworkFaults;
   /** Validators cut off from everyone (a partition of one). */
   readonly isolated = new Set<number>();
+  /** Kinds of message the network loses, every one of them (mempool gossip, say). */
+  readonly lostKinds = new Set<ValidatorMessage['kind']>();
   messages = 0;
 
   constructor(seed: number, faults: NetworkFaults = { dropProbability: 0, duplicateProbability: 0, delayMsMax: 20 }, validatorCount = 4) {
@@ -87,12 +89,12 @@ export class ValidatorHarness {
   }
 
   /** Starts validator i; `options` adds a signature precheck (worker threads) or caps its proposals. */
-  start(i: number, options: { signaturePrecheck?: SignaturePrecheck; proposalTxsMax?: number } = {}): ValidatorNode {
+  start(i: number, options: { signaturePrecheck?: SignaturePrecheck; proposalTxsMax?: number; emptyBlockIntervalMs?: number } = {}): ValidatorNode {
     const store = ChainStore.open(join(this.dir, `v${i}.chain`), { blocksRetained: 1000 });
     const node = new ValidatorNode(
       {
         chainId: CHAIN, validators: this.chain.validators, ownAddress: this.addresses[i]!, genesisTimeMs: GENESIS_MS,
-        snapshotEveryBlocks: 5, commitDelayMs: 50, emptyBlockIntervalMs: 500,
+        snapshotEveryBlocks: 5, commitDelayMs: 50, emptyBlockIntervalMs: options.emptyBlockIntervalMs ?? 500,
         ...(options.proposalTxsMax !== undefined ? { proposalTxsMax: options.proposalTxsMax } : {}),
       },
       {
@@ -155,8 +157,11 @@ export class ValidatorHarness {
       }
     };
     return {
-      send: (to, message) => deliver(to, encodeValidatorMessage(message)),
+      send: (to, message) => {
+        if (!this.lostKinds.has(message.kind)) deliver(to, encodeValidatorMessage(message));
+      },
       broadcast: (message) => {
+        if (this.lostKinds.has(message.kind)) return;
         const bytes = encodeValidatorMessage(message);
         for (const to of this.addresses) if (to !== from) deliver(to, bytes);
       },
