@@ -21,7 +21,7 @@
 import { fork, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
@@ -83,17 +83,22 @@ function processCpuMs(pid: number | undefined): number | undefined {
   }
 }
 
-/**
- * `orbitfed link-emulator` as its own process (as a rig runs it), relaying one contact open from
- * its start for an hour to a far side in this process.
- */
-async function startRig(owltSec: number, rateBytesPerSec: number): Promise<Rig> {
+/** A server on a free loopback port standing for the far side; `accepted` is its first connection. */
+async function openSink(): Promise<{ sink: Server; sinkPort: number; accepted: Promise<Socket> }> {
   let accept: (socket: Socket) => void = () => {};
   const accepted = new Promise<Socket>((resolve) => { accept = resolve; });
   const sink = createServer((socket) => accept(socket));
   sink.listen(0, '127.0.0.1');
   await once(sink, 'listening');
-  const sinkPort = (sink.address() as { port: number }).port;
+  return { sink, sinkPort: (sink.address() as { port: number }).port, accepted };
+}
+
+/**
+ * `orbitfed link-emulator` as its own process (as a rig runs it), relaying one contact open from
+ * its start for an hour to a far side in this process.
+ */
+async function startRig(owltSec: number, rateBytesPerSec: number): Promise<Rig> {
+  const { sink, sinkPort, accepted } = await openSink();
   const directory = mkdtempSync(path.join(os.tmpdir(), 'orbitfed-link-bench-'));
   const plan = new ContactPlan({
     epochMs: undefined,
@@ -166,12 +171,8 @@ server.listen(0, '127.0.0.1', () => process.stderr.write('listen 127.0.0.1:' + s
 `;
 
 async function startForwarder(): Promise<Rig> {
-  let accept: (socket: Socket) => void = () => {};
-  const accepted = new Promise<Socket>((resolve) => { accept = resolve; });
-  const sink = createServer((socket) => accept(socket));
-  sink.listen(0, '127.0.0.1');
-  await once(sink, 'listening');
-  const forwarder = spawn(process.execPath, ['-e', FORWARDER_SOURCE, String((sink.address() as { port: number }).port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const { sink, sinkPort, accepted } = await openSink();
+  const forwarder = spawn(process.execPath, ['-e', FORWARDER_SOURCE, String(sinkPort)], { stdio: ['ignore', 'ignore', 'pipe'] });
   const stop = async (): Promise<void> => {
     if (forwarder.exitCode === null) {
       forwarder.kill('SIGTERM');
@@ -198,12 +199,8 @@ async function startForwarder(): Promise<Rig> {
 
 /** A sink and a client connected to it directly, without a relay: the machine's own loopback latency. */
 async function startDirect(): Promise<Rig> {
-  let accept: (socket: Socket) => void = () => {};
-  const accepted = new Promise<Socket>((resolve) => { accept = resolve; });
-  const sink = createServer((socket) => accept(socket));
-  sink.listen(0, '127.0.0.1');
-  await once(sink, 'listening');
-  return { listen: { host: '127.0.0.1', port: (sink.address() as { port: number }).port }, accepted, relayCpuMs: () => undefined, stop: async () => { sink.close(); } };
+  const { sink, sinkPort, accepted } = await openSink();
+  return { listen: { host: '127.0.0.1', port: sinkPort }, accepted, relayCpuMs: () => undefined, stop: async () => { sink.close(); } };
 }
 
 /**
