@@ -56,6 +56,3 @@ export async function loadValidatorConfig(path: string): Promise<LoadedValidator
   const base = dirname(resolve(path));
   return { config, genesisPath: resolve(base, config.genesis), keyPath: resolve(base, config.keyFile), dataDir: resolve(base, config.dataDir) };
 }
-
-// The validator service reads its key through this module; the reader lives in key-file.ts.
-export { readKeyFile } from './key-file.ts';
