@@ -13,8 +13,8 @@
 //   4. after `commitDelayMs` (CometBFT's timeout_commit: a block time floor, so that blocks are
 //      fuller and an idle chain does not spin) or, when the block was empty and the mempool is too,
 //      after up to `emptyBlockIntervalMs` (woken early by a transaction, or by a peer's proposal or
-//      vote for the next height), the core moves to the next
-//      height. Messages for that height wait in the core's bounded future buffer meanwhile.
+//      vote for the next height), the core moves to the next height. Messages for that height
+//      wait in the core's bounded future buffer meanwhile.
 // A restart restores the newest snapshot, replays the stored blocks after it (each app hash checked
 // against the stored one), and hands the core what it must not forget: the sign guard's lock and
 // signatures, the valid block, committed evidence, the last commit.
@@ -508,24 +508,28 @@ export class ValidatorNode {
     this.#nextHeight = { appHash: response.appHash, timer, empty };
   }
 
-  /** A transaction arrived while an empty chain waits: move on after the ordinary commit delay. */
+  /**
+   * A transaction arrived, or a peer's proposal or vote for the next height, while an empty chain
+   * waits: the chain is not idle, move on after the ordinary commit delay.
+   */
   #wakeForTransactions(): void {
-    const next = this.#nextHeight;
-    if (next === null || !next.empty) return;
-    next.timer.cancel();
-    this.#timers.delete(next.timer);
-    const timer = this.#after(this.#config.commitDelayMs ?? 100, () => this.#enterNextHeight());
-    this.#nextHeight = { appHash: next.appHash, timer, empty: false };
+    if (this.#nextHeight?.empty !== true) return;
+    this.#enterNextHeightAfter(this.#config.commitDelayMs ?? 100, false);
   }
 
   /** The commit of the next height arrived while waiting out the block-time floor: this validator is behind, go on now. */
   #hurryToNextHeight(): void {
-    const next = this.#nextHeight;
-    if (next === null) return;
+    if (this.#nextHeight === null) return;
+    this.#enterNextHeightAfter(0, this.#nextHeight.empty);
+  }
+
+  /** Replaces the wait for the next height (which must be under way) with one of `delayMs` from now. */
+  #enterNextHeightAfter(delayMs: number, empty: boolean): void {
+    const next = this.#nextHeight!;
     next.timer.cancel();
     this.#timers.delete(next.timer);
-    const timer = this.#after(0, () => this.#enterNextHeight());
-    this.#nextHeight = { appHash: next.appHash, timer, empty: next.empty };
+    const timer = this.#after(delayMs, () => this.#enterNextHeight());
+    this.#nextHeight = { appHash: next.appHash, timer, empty };
   }
 
   #enterNextHeight(): void {
