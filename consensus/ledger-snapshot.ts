@@ -509,6 +509,23 @@ function readFlatTable(reader: FlatReader, table: DigestedTable<unknown>, head: 
 const RECEIPT_VALUE_BYTES = HASH_BYTES + 8;
 
 /**
+ * Binary search over `count` sorted entries: the index whose entry `compareAt` finds equal to the
+ * key sought (0), or −1; compareAt(index) is negative when the key sorts before entry `index`.
+ */
+function sortedIndexOf(count: number, compareAt: (index: number) => number): number {
+  let low = 0;
+  let high = count - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const order = compareAt(middle);
+    if (order === 0) return middle;
+    if (order < 0) high = middle - 1;
+    else low = middle + 1;
+  }
+  return -1;
+}
+
+/**
  * The settled receipts of a snapshot, kept as their flat bytes (a copy of the table's section, so
  * that the snapshot itself is not held) and read one at a time when the ledger asks for one
  * (`DigestedTable.loadCold`). A restart then does not build 100,000+ records, their keys and
@@ -537,16 +554,7 @@ class ColdReceipts implements ColdEntries<SettledReceipt> {
   }
 
   indexOf(key: string): number {
-    let low = 0;
-    let high = this.count - 1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      const order = this.#compare(key, middle);
-      if (order === 0) return middle;
-      if (order < 0) high = middle - 1;
-      else low = middle + 1;
-    }
-    return -1;
+    return sortedIndexOf(this.count, (index) => this.#compare(key, index));
   }
 
   keyAt(index: number): string {
@@ -635,16 +643,8 @@ class ColdEscrows implements ColdEntries<Escrow> {
   }
 
   indexOf(key: string): number {
-    let low = 0;
-    let high = this.count - 1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      const id = this.#ids[middle]!;
-      if (id === key) return middle;
-      if (key < id) high = middle - 1;
-      else low = middle + 1;
-    }
-    return -1;
+    const ids = this.#ids;
+    return sortedIndexOf(this.count, (index) => (key < ids[index]! ? -1 : key === ids[index] ? 0 : 1));
   }
 
   keyAt(index: number): string {
@@ -765,27 +765,27 @@ export function decodeSnapshot(bytes: Uint8Array): LedgerState {
   // made when a block reads them (ColdReceipts, ColdEscrows).
   let coldReceipts: ColdReceipts | null = null;
   let coldEscrows: ColdEscrowIndex | undefined;
-  tables.forEach((table, i) => {
+  for (const [i, table] of tables.entries()) {
     const head = heads[i]!;
     if (table === state.escrows) {
       const { cold, index } = readColdEscrows(flat, head);
       state.escrows.loadCold(cold);
       state.escrows.restoreDigest(head.digest);
       coldEscrows = index;
-      return;
+      continue;
     }
     if (table === state.receipts) {
       coldReceipts = readColdReceipts(flat, head);
       if (coldReceipts !== null) {
         state.receipts.loadCold(coldReceipts);
         state.receipts.restoreDigest(head.digest);
-        return;
+        continue;
       }
     }
     readFlatTable(flat, table, head);
-  });
+  }
   if (!flat.atEnd) flat.fail('invalid', 'tables', `${flat.remaining} bytes after the last table`);
-  const receiptsNotAfterMsMin = (coldReceipts as ColdReceipts | null)?.notAfterMsMin;
+  const receiptsNotAfterMsMin = coldReceipts?.notAfterMsMin;
   return checkedState(state, storedHash, {
     ...(receiptsNotAfterMsMin !== undefined ? { receiptsNotAfterMsMin } : {}), ...(coldEscrows !== undefined ? { escrows: coldEscrows } : {}),
   });

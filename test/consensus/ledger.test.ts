@@ -490,6 +490,12 @@ describe('state hash and snapshots', () => {
     copy.set(createHash('sha256').update(copy.subarray(0, copy.length - 34)).digest(), copy.length - 32);
     return copy;
   };
+  /** `snapshot` with the byte at `at` set to `value`, its checksum written again (so that only the tables' reader can tell). */
+  const tamperedAt = (snapshot: Uint8Array, at: number, value: number): Uint8Array => {
+    const copy = Uint8Array.from(snapshot);
+    copy[at] = value;
+    return rechecksummed(copy);
+  };
   /** Where `text` is written the `nth` time (0 first) in the snapshot (its u8 length is the byte before). */
   const offsetOf = (bytes: Uint8Array, text: string, nth = 0): number => {
     let at = -1;
@@ -524,11 +530,7 @@ describe('state hash and snapshots', () => {
 
   it('reads the tables strictly even when the checksum holds: balances that do not add up, bad text, unknown kinds, key order', () => {
     const snapshot = busy().ledger.snapshot();
-    const tampered = (at: number, value: number): Uint8Array => {
-      const copy = Uint8Array.from(snapshot);
-      copy[at] = value;
-      return rechecksummed(copy);
-    };
+    const tampered = (at: number, value: number): Uint8Array => tamperedAt(snapshot, at, value);
     // acme: key "acme", kind (u8), currency "EUR", owner "acme", balance (u64).
     const key = offsetOf(snapshot, 'acme');
     const owner = offsetOf(snapshot, 'acme', 1);
@@ -541,11 +543,7 @@ describe('state hash and snapshots', () => {
 
   it('reads escrows as strictly, though it leaves them unread: status, deadline range, key order, UTF-8', () => {
     const snapshot = busy().ledger.snapshot();
-    const tampered = (at: number, value: number): Uint8Array => {
-      const copy = Uint8Array.from(snapshot);
-      copy[at] = value;
-      return rechecksummed(copy);
-    };
+    const tampered = (at: number, value: number): Uint8Array => tamperedAt(snapshot, at, value);
     // An escrow: key, job id, tenant, provider, currency (u8 length, then the text each), amount
     // (u64), deadline (u64), opened at (u64), content hash (32 bytes), status (u8), …
     const job = offsetOf(snapshot, 'job-1');
@@ -562,11 +560,7 @@ describe('state hash and snapshots', () => {
     for (const job of ['job-1', 'job-2']) w.escrow(`esc-${job}`, job, 'acme', 'sat-1', 1_000n);
     w.block(['job-1', 'job-2'].map((job): LedgerTransaction => ({ kind: 'settle-receipt', receipt: w.receipt('sat-1', job, 900n) })));
     const snapshot = w.ledger.snapshot();
-    const tampered = (at: number, value: number): Uint8Array => {
-      const copy = Uint8Array.from(snapshot);
-      copy[at] = value;
-      return rechecksummed(copy);
-    };
+    const tampered = (at: number, value: number): Uint8Array => tamperedAt(snapshot, at, value);
     // A receipt: key "sat-1#N" (u8 length first), content hash (32 bytes), not-after (u64); the
     // escrows before them name the receipts that settled them.
     const first = offsetOf(snapshot, 'sat-1#1', 1);
