@@ -29,6 +29,11 @@ export interface ScoreResult {
   readonly parts: Readonly<Record<string, number>>;
 }
 
+/** The part of a node's score that does not depend on time: its weighted cost, reputation and spread (placement's bounds add the completion part to it). */
+export function staticScoreOf(weights: ScoreWeights, cost: number, reputation: number, spread: number): number {
+  return weights.cost * cost + weights.reputation * reputation + weights.spread * spread;
+}
+
 /** The weighted score of a node whose result arrives at `resultArrivalMs`. */
 export function scoreOf(
   weights: ScoreWeights, staticParts: { readonly cost: number; readonly reputation: number; readonly spread: number },

@@ -41,7 +41,7 @@ import { filterRange, filterVerdicts, jobFilterOf, priceMinorOf, reputationOf, t
 import {
   ACCEPT_FROM_GROUND, ACCEPT_FROM_ORBIT, earliestArrivalAt, firstHopArrivalBoundSec, ForwardScan, hopArrivalSec, hopTxStartSec, latestDepartures, TimedHeap, type ContactRules, type Transfer,
 } from './placement-search.ts';
-import { scoreOf, SCORE_WEIGHTS_DEFAULT, spreadKeyOf, type ScoreWeights } from './placement-score.ts';
+import { scoreOf, SCORE_WEIGHTS_DEFAULT, spreadKeyOf, staticScoreOf, type ScoreWeights } from './placement-score.ts';
 import { hasDownlinkRule, mayReceiveDownlink, mayRestAt, restrictsRoutes, routeRulesKey, sovereigntyRulesOf, type SovereigntyRules } from './sovereignty.ts';
 
 export type { NodeLoad, RejectionReason } from './placement-filters.ts';
@@ -383,7 +383,7 @@ export function placeJob(input: PlacementInput): PlacementDecision {
     scratch.cost[index] = costPart;
     scratch.reputation[index] = reputationPart;
     scratch.spread[index] = spreadPart;
-    scratch.staticScore[index] = weights.cost * costPart + weights.reputation * reputationPart + weights.spread * spreadPart;
+    scratch.staticScore[index] = staticScoreOf(weights, costPart, reputationPart, spreadPart);
     survivors.push(candidates[index]!);
   }
   endRun();
@@ -598,7 +598,7 @@ function decide(
   }
   const { cost, reputation, spread, queueMs } = ctx.scratch;
   const staticOf = (c: Candidate): number =>
-    (staticScores !== undefined ? staticScores[c.index]! : weights.cost * cost[c.index]! + weights.reputation * reputation[c.index]! + weights.spread * spread[c.index]!);
+    (staticScores !== undefined ? staticScores[c.index]! : staticScoreOf(weights, cost[c.index]!, reputation[c.index]!, spread[c.index]!));
   const completionOf = (resultArrivalMs: number): number => Math.min(1, Math.max(0, (deadlineMs - resultArrivalMs) / horizonMs));
   // The best static score among the nodes not settled yet, kept in buckets (an upper edge of the
   // highest non-empty one), so the bound for the nodes still to come falls as the good ones settle.

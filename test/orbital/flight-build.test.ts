@@ -13,7 +13,7 @@ import { RealClock } from '../../common/index.ts';
 import { ContactPlan, formatContactPlan } from '../../contact-plans/index.ts';
 import { encodeJobAssignment, SERVICE_NUMBERS, signJobAssignment } from '../../scheduler/index.ts';
 import { assignmentOf, CHAIN_ID, HOUR_MS, NODE_SEED, OTHER_SEED, SCHEDULER_PUBLIC_KEY } from './assignment-fixtures.ts';
-import { freePort, GROUND, linkContacts, SATELLITE, scratchDirectory, startTcpclGround } from './orbital-harness.ts';
+import { agentConfigFile, freePort, GROUND, linkContacts, SATELLITE, scratchDirectory, startTcpclGround } from './orbital-harness.ts';
 
 const BUILD_AGENT = fileURLToPath(new URL('../../bin/build-agent.ts', import.meta.url));
 const ORBITFED = fileURLToPath(new URL('../../bin/orbitfed.ts', import.meta.url));
@@ -133,15 +133,9 @@ metricsPort: ${metricsPort}
     const plan = new ContactPlan({ epochMs: clock.now() - 1_000, nodes: [], contacts: linkContacts(0, 86_400) });
     writeFileSync(join(dir, 'plan-open.json'), formatContactPlan(plan, 'json'));
     const configPath = join(dir, 'orbital-agent-open.json');
-    writeFileSync(configPath, JSON.stringify({
-      nodeId: 'sat-1', chainId: CHAIN_ID, ipnNumber: SATELLITE, keyFile: 'node.key', schedulerPublicKey: Buffer.from(SCHEDULER_PUBLIC_KEY).toString('hex'),
-      dataDir: 'data-open', storageBytesMax: 16 * 1024 * 1024, contactPlan: { file: 'plan-open.json' },
-      convergenceLayers: { tcpclv4: { listen: `127.0.0.1:${agentPort}` } },
-      peers: [{ node: GROUND, cl: 'tcpclv4', address: `127.0.0.1:${groundPort}` }],
-      runtime: { kind: 'process', cgroups: 'off' },
-      endpoints: { reportsTo: `ipn:${GROUND}.2`, receiptsTo: `ipn:${GROUND}.4`, telemetryTo: `ipn:${GROUND}.5` },
-      logLevel: 'warn', metricsPort,
-    }));
+    writeFileSync(configPath, JSON.stringify(agentConfigFile(agentPort, groundPort, {
+      dataDir: 'data-open', storageBytesMax: 16 * 1024 * 1024, contactPlan: { file: 'plan-open.json' }, logLevel: 'warn', metricsPort,
+    })));
     const { ground, record } = await startTcpclGround({ dir, plan, clock, agentPort, groundPort, store: { capacityBytes: 16 * 1024 * 1024, capacityBundles: 1_000 } });
     const now = clock.now();
     const forged = assignmentOf({ assignmentId: 'forged.1', jobId: 'forged', ledgerJobId: 'forged.1', issuedAtMs: now, notAfterMs: now + HOUR_MS, deadlineMs: now + 2 * HOUR_MS });

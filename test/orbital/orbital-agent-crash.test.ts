@@ -18,8 +18,8 @@ import { ContactPlan, formatContactPlan } from '../../contact-plans/index.ts';
 import { RECEIPT_VALIDITY_MS_MAX, verifyReceipt } from '../../consensus/index.ts';
 import type { BundleAgent } from '../../dtn/index.ts';
 import { encodeJobAssignment, signJobAssignment, verifyJobResult, verifyNodeReport, SERVICE_NUMBERS } from '../../scheduler/index.ts';
-import { assignmentOf, CHAIN_ID, HOUR_MS, NODE_PUBLIC_KEY, NODE_SEED, SCHEDULER_PUBLIC_KEY, SCHEDULER_SEED } from './assignment-fixtures.ts';
-import { freePort, GROUND, linkContacts, SATELLITE, scratchDirectory, startTcpclGround } from './orbital-harness.ts';
+import { assignmentOf, CHAIN_ID, HOUR_MS, NODE_PUBLIC_KEY, NODE_SEED, SCHEDULER_SEED } from './assignment-fixtures.ts';
+import { agentConfigFile, freePort, linkContacts, SATELLITE, scratchDirectory, startTcpclGround } from './orbital-harness.ts';
 
 const ORBITFED = fileURLToPath(new URL('../../bin/orbitfed.ts', import.meta.url));
 const SEED = 20_260_614;
@@ -68,15 +68,9 @@ describe('orbitfed orbital-agent under kill -9', () => {
     writeFileSync(join(dir, 'plan.json'), formatContactPlan(plan, 'json'));
     writeFileSync(join(dir, 'node.key'), `${Buffer.from(NODE_SEED).toString('hex')}\n`, { mode: 0o600 });
     const runsPath = join(dir, 'runs.log');
-    const config = {
-      nodeId: 'sat-1', chainId: CHAIN_ID, ipnNumber: SATELLITE, keyFile: 'node.key', schedulerPublicKey: Buffer.from(SCHEDULER_PUBLIC_KEY).toString('hex'),
-      dataDir: 'data', storageBytesMax: 64 * 1024 * 1024, contactPlan: { file: 'plan.json' },
-      convergenceLayers: { tcpclv4: { listen: `127.0.0.1:${agentPort}` } },
-      peers: [{ node: GROUND, cl: 'tcpclv4', address: `127.0.0.1:${groundPort}` }],
-      runtime: { kind: 'process', cgroups: 'off' }, limits: { concurrentJobs: 2, jobTimeMsMax: 60_000 },
-      endpoints: { reportsTo: `ipn:${GROUND}.2`, receiptsTo: `ipn:${GROUND}.4`, telemetryTo: `ipn:${GROUND}.5` },
-      telemetryPeriodMs: 500, heartbeatPeriodMs: 300, logLevel: 'warn', metricsPort,
-    };
+    const config = agentConfigFile(agentPort, groundPort, {
+      limits: { concurrentJobs: 2, jobTimeMsMax: 60_000 }, telemetryPeriodMs: 500, heartbeatPeriodMs: 300, logLevel: 'warn', metricsPort,
+    });
     const configPath = join(dir, 'orbital-agent.json');
     writeFileSync(configPath, JSON.stringify(config, null, 2));
 

@@ -130,6 +130,23 @@ export class GroundRecord {
   }
 }
 
+/**
+ * The configuration file of `orbitfed orbital-agent --config FILE` (or OrbitalService) for node
+ * sat-1 with its key in node.key and its plan in plan.json, listening for TCPCLv4 on `agentPort`
+ * and reaching the ground node on `groundPort`; `fields` replace or add top-level fields.
+ */
+export function agentConfigFile(agentPort: number, groundPort: number, fields: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    nodeId: 'sat-1', chainId: CHAIN_ID, ipnNumber: SATELLITE, keyFile: 'node.key', schedulerPublicKey: Buffer.from(SCHEDULER_PUBLIC_KEY).toString('hex'),
+    dataDir: 'data', storageBytesMax: 64 * 1024 * 1024, contactPlan: { file: 'plan.json' },
+    convergenceLayers: { tcpclv4: { listen: `127.0.0.1:${agentPort}` } },
+    peers: [{ node: GROUND, cl: 'tcpclv4', address: `127.0.0.1:${groundPort}` }],
+    runtime: { kind: 'process', cgroups: 'off' },
+    endpoints: { reportsTo: `ipn:${GROUND}.2`, receiptsTo: `ipn:${GROUND}.4`, telemetryTo: `ipn:${GROUND}.5` },
+    ...fields,
+  };
+}
+
 export function orbitalSettings(dir: string, fields: Partial<OrbitalAgentSettings> = {}): OrbitalAgentSettings {
   return {
     nodeId: 'sat-1',

@@ -14,8 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealClock } from '../../common/index.ts';
 import { ContactPlan, formatContactPlan } from '../../contact-plans/index.ts';
-import { NODE_SEED, SCHEDULER_PUBLIC_KEY, CHAIN_ID } from './assignment-fixtures.ts';
-import { freePort, GROUND, linkContacts, SATELLITE, scratchDirectory } from './orbital-harness.ts';
+import { NODE_SEED } from './assignment-fixtures.ts';
+import { agentConfigFile, freePort, linkContacts, scratchDirectory } from './orbital-harness.ts';
 
 const ORBITFED = fileURLToPath(new URL('../../bin/orbitfed.ts', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
@@ -77,15 +77,7 @@ describe.runIf(existsSync('/proc/self/environ'))('orbitfed orbital-agent: the la
     writeFileSync(join(dir, 'plan.json'), formatContactPlan(new ContactPlan({ epochMs: clock.now(), nodes: [], contacts: linkContacts(86_400, 90_000) }), 'json'));
     writeFileSync(join(dir, 'node.key'), `${Buffer.from(NODE_SEED).toString('hex')}\n`, { mode: 0o600 });
     configPath = join(dir, 'orbital-agent.json');
-    writeFileSync(configPath, JSON.stringify({
-      nodeId: 'sat-1', chainId: CHAIN_ID, ipnNumber: SATELLITE, keyFile: 'node.key', schedulerPublicKey: Buffer.from(SCHEDULER_PUBLIC_KEY).toString('hex'),
-      dataDir: 'data', storageBytesMax: 16 * 1024 * 1024, contactPlan: { file: 'plan.json' },
-      convergenceLayers: { tcpclv4: { listen: `127.0.0.1:${agentPort}` } },
-      peers: [{ node: GROUND, cl: 'tcpclv4', address: `127.0.0.1:${groundPort}` }],
-      runtime: { kind: 'process', cgroups: 'off' },
-      endpoints: { reportsTo: `ipn:${GROUND}.2`, receiptsTo: `ipn:${GROUND}.4`, telemetryTo: `ipn:${GROUND}.5` },
-      logLevel: 'warn', metricsPort,
-    }));
+    writeFileSync(configPath, JSON.stringify(agentConfigFile(agentPort, groundPort, { storageBytesMax: 16 * 1024 * 1024, logLevel: 'warn', metricsPort })));
   });
   afterAll(async () => {
     if (dir !== '') await rm(dir, { recursive: true, force: true });

@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { unixMs, VirtualClock } from '../../common/index.ts';
 import { ContactPlan } from '../../contact-plans/index.ts';
 import { OrbitalService } from '../../orbital/index.ts';
-import { CHAIN_ID, NODE_SEED, SCHEDULER_PUBLIC_KEY } from './assignment-fixtures.ts';
-import { freePort, GROUND, linkContacts, planText, recordingLogger, SATELLITE, scratchDirectory } from './orbital-harness.ts';
+import { NODE_SEED } from './assignment-fixtures.ts';
+import { agentConfigFile, freePort, linkContacts, planText, recordingLogger, scratchDirectory } from './orbital-harness.ts';
 
 const START_MS = unixMs(Date.parse('2026-06-14T10:00:30Z'));
 /** Waits (real time, bounded) until the job's run `runs` has finished: file reads and /proc are real I/O. */
@@ -28,15 +28,7 @@ async function startService(schedules: Record<string, string>): Promise<{ clock:
   dir = await scratchDirectory('orbitfed-orbital-schedules-');
   writeFileSync(join(dir, 'plan.json'), planText(new ContactPlan({ epochMs: START_MS - 1_000, nodes: [], contacts: linkContacts(0, 86_400) })));
   writeFileSync(join(dir, 'node.key'), `${Buffer.from(NODE_SEED).toString('hex')}\n`, { mode: 0o600 });
-  const config = {
-    nodeId: 'sat-1', chainId: CHAIN_ID, ipnNumber: SATELLITE, keyFile: 'node.key', schedulerPublicKey: Buffer.from(SCHEDULER_PUBLIC_KEY).toString('hex'),
-    dataDir: 'data', storageBytesMax: 64 * 1024 * 1024, contactPlan: { file: 'plan.json' },
-    convergenceLayers: { tcpclv4: { listen: `127.0.0.1:${await freePort()}` } },
-    peers: [{ node: GROUND, cl: 'tcpclv4', address: `127.0.0.1:${await freePort()}` }],
-    runtime: { kind: 'process', cgroups: 'off' },
-    endpoints: { reportsTo: `ipn:${GROUND}.2`, receiptsTo: `ipn:${GROUND}.4`, telemetryTo: `ipn:${GROUND}.5` },
-    heartbeatPeriodMs: 0, schedules,
-  };
+  const config = agentConfigFile(await freePort(), await freePort(), { heartbeatPeriodMs: 0, schedules });
   const configPath = join(dir, 'orbital-agent.json');
   writeFileSync(configPath, JSON.stringify(config));
   const clock = new VirtualClock(START_MS);

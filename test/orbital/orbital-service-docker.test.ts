@@ -11,8 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ScaledClock } from '../../common/index.ts';
 import { ContactPlan } from '../../contact-plans/index.ts';
 import { OrbitalService } from '../../orbital/index.ts';
-import { CHAIN_ID, NODE_SEED, SCHEDULER_PUBLIC_KEY } from './assignment-fixtures.ts';
-import { freePort, GROUND, linkContacts, planText, recordingLogger, SATELLITE, scratchDirectory } from './orbital-harness.ts';
+import { NODE_SEED } from './assignment-fixtures.ts';
+import { agentConfigFile, freePort, linkContacts, planText, recordingLogger, scratchDirectory } from './orbital-harness.ts';
 
 const run = promisify(execFile);
 const SETUP = fileURLToPath(new URL('../runtime/docker-setup.sh', import.meta.url));
@@ -49,15 +49,9 @@ describe.runIf(engine === 'ready')(`the orbital agent with the Docker runtime on
       writeFileSync(join(dir, 'plan.json'), planText(new ContactPlan({ epochMs: clock.now() - 1_000, nodes: [], contacts: linkContacts(0, 86_400) })));
       writeFileSync(join(dir, 'node.key'), `${Buffer.from(NODE_SEED).toString('hex')}\n`, { mode: 0o600 });
       const configPath = join(dir, 'orbital-agent.json');
-      writeFileSync(configPath, JSON.stringify({
-        nodeId, chainId: CHAIN_ID, ipnNumber: SATELLITE, keyFile: 'node.key', schedulerPublicKey: Buffer.from(SCHEDULER_PUBLIC_KEY).toString('hex'),
-        dataDir: 'data', storageBytesMax: 64 * 1024 * 1024, contactPlan: { file: 'plan.json' },
-        convergenceLayers: { tcpclv4: { listen: `127.0.0.1:${await freePort()}` } },
-        peers: [{ node: GROUND, cl: 'tcpclv4', address: `127.0.0.1:${await freePort()}` }],
-        runtime: { kind: 'docker' },
-        endpoints: { reportsTo: `ipn:${GROUND}.2`, receiptsTo: `ipn:${GROUND}.4`, telemetryTo: `ipn:${GROUND}.5` },
-        heartbeatPeriodMs: 0, telemetryPeriodMs: 0,
-      }));
+      writeFileSync(configPath, JSON.stringify(agentConfigFile(await freePort(), await freePort(), {
+        nodeId, runtime: { kind: 'docker' }, heartbeatPeriodMs: 0, telemetryPeriodMs: 0,
+      })));
       service = new OrbitalService({ configPath, clock, logger: recordingLogger() });
       await service.start();
       expect(await containersOf(mine)).toBe('');
