@@ -216,6 +216,7 @@ async function measureDelay(owltSec: number | 'direct' | 'forwarder'): Promise<{
     const { client, far } = await openClient(rig);
     const expectedMs = typeof owltSec === 'string' ? 0 : owltSec * 1000 + (MESSAGE_BYTES * 1000) / DELAY_RATE_BYTES_PER_SEC;
     let errorsMs: number[] = [];
+    let sentAtMs: number[] = [];
     let wanted = 0;
     let arrived: () => void = () => {};
     let buffered = Buffer.alloc(0);
@@ -231,12 +232,15 @@ async function measureDelay(owltSec: number | 'direct' | 'forwarder'): Promise<{
     /** Sends `count` messages and resolves to their errors once all have arrived. */
     const run = async (count: number): Promise<number[]> => {
       errorsMs = [];
+      sentAtMs = [];
       wanted = count;
       const done = new Promise<void>((resolve) => { arrived = resolve; });
       // Irregular spacing (2–7 ms), so that sends do not line up with the relay's millisecond clock.
       for (let i = 0; i < count; i += 1) {
         const message = Buffer.alloc(MESSAGE_BYTES);
-        message.writeDoubleLE(performance.now(), 0);
+        const sentMs = performance.now();
+        sentAtMs.push(sentMs);
+        message.writeDoubleLE(sentMs, 0);
         message.writeDoubleLE(i, 8);
         client.write(message);
         await sleepMs(2 + (i * 7919) % 6);
@@ -254,7 +258,12 @@ async function measureDelay(owltSec: number | 'direct' | 'forwarder'): Promise<{
     const measuredMs = await run(DELAY_MESSAGES);
     const cpuAtEndMs = rig.relayCpuMs();
     client.destroy();
-    if (process.env.BENCH_DUMP_DELAYS !== undefined) writeFileSync(`${process.env.BENCH_DUMP_DELAYS}-${owltSec}.json`, JSON.stringify({ warmupErrorsMs, measuredMs }));
+    if (process.env.BENCH_DUMP_DELAYS !== undefined) {
+      // Send times on CLOCK_MONOTONIC (what `perf sched record -k CLOCK_MONOTONIC` stamps), to line
+      // a late message up with what the scheduler ran at that moment.
+      const monotonicMinusNowMs = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+      writeFileSync(`${process.env.BENCH_DUMP_DELAYS}-${owltSec}.json`, JSON.stringify({ warmupErrorsMs, measuredMs, measuredSentMonotonicMs: sentAtMs.map((ms) => ms + monotonicMinusNowMs) }));
+    }
     return { errorsMs: measuredMs, warmupErrorsMs, relayCpuMs: cpuAtStartMs === undefined || cpuAtEndMs === undefined ? undefined : cpuAtEndMs - cpuAtStartMs };
   } finally {
     await rig.stop();
