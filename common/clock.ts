@@ -88,15 +88,6 @@ const PRECISE_FINISH_MS = 1.5;
  * read.
  */
 const PRECISE_NAP_MS = 0.2;
-/**
- * Once the earliest timer is at most PRECISE_NAP_MS away, the turn waits for it there and then
- * (the event loop blocked no longer than a nap): in the kernel until this long before it (a futex
- * wake-up comes up to ~0.1 ms late), then reading the clock in a loop. Turning the event loop
- * instead — dozens of turns in that last fraction of a millisecond, each allocating its Immediate
- * — made most of the relay's garbage (about 50 MB over a bench run of 1,200 messages), and its
- * collections, at the moment a delivery was due, were the bench's late messages (hil/README.md).
- */
-const PRECISE_SPIN_MS = 0.1;
 /** What PreciseRealClock's naps wait on; nothing ever notifies it. */
 const NAP_CELL = new Int32Array(new SharedArrayBuffer(4));
 
@@ -120,9 +111,8 @@ interface FinishingTimer {
  * - `setTimer(d)` waits in setTimeout until PRECISE_FINISH_MS before its due time; from there one
  *   check per event-loop turn (setImmediate, shared by all the clock's timers, so sockets are still
  *   served between checks) calls back every timer that is due, in due order, napping at most
- *   PRECISE_NAP_MS per turn, and waiting out the last PRECISE_NAP_MS within one turn (the kernel,
- *   then a loop on the clock). That last stretch costs CPU (about 0.5 ms per timer measured here)
- *   and never starts earlier than PRECISE_FINISH_MS before a due time; an idle clock costs nothing.
+ *   PRECISE_NAP_MS per turn, and waiting out the last PRECISE_NAP_MS in the kernel within one turn.
+ *   That last stretch costs CPU (about 0.5 ms per timer measured here) and never starts earlier than PRECISE_FINISH_MS before a due time; an idle clock costs nothing.
  *   A callback never runs before `now()` has reached its due time, nor from inside setTimer.
  */
 export class PreciseRealClock implements Clock {
@@ -198,21 +188,31 @@ export class PreciseRealClock implements Clock {
       Atomics.wait(NAP_CELL, 0, 0, Math.min(PRECISE_NAP_MS, leftMs - PRECISE_NAP_MS));
       nowMs = this.now();
     } else if (leftMs > 0) {
-      // Counted on the monotonic clock: now() holds still while the wall clock has stepped back.
+      // The last fraction of a millisecond is waited out here, in the kernel, blocking the loop no
+      // longer than a nap. Turning the event loop instead — dozens of turns, each allocating its
+      // Immediate — made most of the relay's garbage, and its collections, landing on due
+      // deliveries, most of the delay bench's late messages (hil/README.md). Reading the clock in
+      // a loop for the futex's last 0.05–0.1 ms of timer slack gained that at the median and
+      // nothing at the 99th percentile (bench). Counted on the monotonic clock: now() holds still
+      // while the wall clock has stepped back.
       const untilMs = performance.now() + leftMs;
-      if (leftMs > PRECISE_SPIN_MS) Atomics.wait(NAP_CELL, 0, 0, leftMs - PRECISE_SPIN_MS);
-      while (performance.now() < untilMs);
+      for (let waitMs = leftMs; waitMs > 0; waitMs = untilMs - performance.now()) {
+        Atomics.wait(NAP_CELL, 0, 0, waitMs);
+      }
       nowMs = this.now();
     }
-    if (earliestMs <= nowMs) {
-      const due = finishing.filter((t) => t.dueMs <= nowMs).sort((a, b) => a.dueMs - b.dueMs);
-      for (const timer of due) {
-        // An earlier callback may have cancelled it.
-        if (this.#remove(timer)) timer.callback();
-      }
-    }
+    if (earliestMs <= nowMs) this.#callDue(nowMs);
     if (finishing.length > 0) this.#scheduleTurn();
   };
+
+  /** Calls back, in due order, every finishing timer due by `nowMs` (apart: its closure would cost every turn a context). */
+  #callDue(nowMs: number): void {
+    const due = this.#finishing.filter((t) => t.dueMs <= nowMs).sort((a, b) => a.dueMs - b.dueMs);
+    for (const timer of due) {
+      // An earlier callback may have cancelled it.
+      if (this.#remove(timer)) timer.callback();
+    }
+  }
 
   /** Takes `timer` out of the last stretch; false if it was not there (fired or cancelled). */
   #remove(timer: FinishingTimer): boolean {
