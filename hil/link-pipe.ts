@@ -16,9 +16,9 @@
 //   made deliveries up to 1 ms early, and its setTimeout wakes up to ~1 ms early or 2 ms late on
 //   libuv's whole-millisecond loop time; the program therefore gives the pipes common's
 //   PreciseRealClock (fractional readings; timers that spend their last 1.5 ms on the event loop's
-//   turns: 0.1–0.2 ms late at the median in the relay under load 5–7). The two socket hops (source →
-//   relay → destination) are not subtracted: on loopback they add 0.25–0.5 ms at the median
-//   (hil/README.md, "How exact it is").
+//   turns: in the relay on the delay bench, 0.05–0.07 ms late at the median). The two socket hops
+//   (source → relay → destination) are not subtracted: on loopback they add 0.2–0.35 ms at the
+//   median (hil/README.md, "How exact it is").
 // Bounds: bytes waiting to be transmitted pause the source above `queueBytesMax` (TCP backpressure
 // reaches the sender) and resume it below half; bytes in flight above `inFlightBytesMax` stop the
 // transmitter; a destination that does not keep up (write returns false) stops delivery until it
@@ -160,7 +160,7 @@ export class LinkPipe {
     this.#deliver(nowMs, conditions);
     this.#applyBackpressure();
     this.#finishIfDone();
-    this.#arm(nowMs, conditions);
+    this.#arm(conditions);
   }
 
   #onData(chunk: Buffer): void {
@@ -230,9 +230,11 @@ export class LinkPipe {
         this.#droppedBytes += head.bytes.length;
         continue;
       }
+      // Written first, counted after: the bytes are late by whatever runs before the write.
+      const accepted = destination.write(head.bytes);
       this.#deliveredBytes += head.bytes.length;
       this.#options.onDelivered(head.bytes.length);
-      if (!destination.write(head.bytes)) {
+      if (!accepted) {
         this.#destinationBlocked = true;
         destination.once('drain', () => {
           this.#destinationBlocked = false;
@@ -268,7 +270,7 @@ export class LinkPipe {
     this.#options.onFinished();
   }
 
-  #arm(nowMs: number, conditions: PipeConditions | undefined): void {
+  #arm(conditions: PipeConditions | undefined): void {
     const frozen = conditions?.frozen === true;
     const canSend = conditions !== undefined && !frozen && conditions.rateBytesPerSec > 0;
     const transmitDueMs = canSend && this.#pendingBytes > 0 && this.#inFlightBytes < this.#options.inFlightBytesMax ? this.#txFreeAtMs : Number.POSITIVE_INFINITY;
@@ -276,17 +278,19 @@ export class LinkPipe {
     const deliveryDueMs = head !== undefined && !frozen && !this.#destinationBlocked && this.#destination !== undefined ? head.deliverAtMs : Number.POSITIVE_INFINITY;
     // Conditions that change with time (contact boundaries) are re-read on every step, so a pipe
     // that waits for nothing but a condition is woken by the link (pump), not by polling.
-    this.#armTimer(this.#transmitTimer, transmitDueMs, nowMs, this.#options.transmitTimerClock ?? this.#options.clock);
-    this.#armTimer(this.#deliveryTimer, deliveryDueMs, nowMs, this.#options.clock);
+    this.#armTimer(this.#transmitTimer, transmitDueMs, this.#options.transmitTimerClock ?? this.#options.clock);
+    this.#armTimer(this.#deliveryTimer, deliveryDueMs, this.#options.clock);
   }
 
-  #armTimer(timer: PipeTimer, dueMs: number, nowMs: number, clock: Clock): void {
+  #armTimer(timer: PipeTimer, dueMs: number, clock: Clock): void {
     if (dueMs === timer.dueMs && timer.handle !== undefined) return;
     timer.handle?.cancel();
     timer.handle = undefined;
     timer.dueMs = dueMs;
     if (dueMs === Number.POSITIVE_INFINITY) return;
-    timer.handle = clock.setTimer(Math.max(0, dueMs - nowMs) as DurationMs, () => {
+    // From a fresh reading of the pipe's clock, not the step's: the step's writes since then (a
+    // socket write takes tens of microseconds) would make the timer that much late.
+    timer.handle = clock.setTimer(Math.max(0, dueMs - this.#options.clock.now()) as DurationMs, () => {
       timer.handle = undefined;
       timer.dueMs = Number.POSITIVE_INFINITY;
       this.pump();

@@ -2,8 +2,10 @@
 // guarantees are checked here (within the wall clock's millisecond, never backwards, never early,
 // cancellation); how close its timers land is measured in bench/link-emulator-cases.ts, not
 // asserted on a shared machine.
+import { readFileSync, writeFileSync } from 'node:fs';
+import process from 'node:process';
 import { describe, expect, it } from 'vitest';
-import { durationMs, PreciseRealClock, type Clock } from '../../common/index.ts';
+import { durationMs, PreciseRealClock, tightenTimerSlack, type Clock } from '../../common/index.ts';
 
 /** Resolves with the clock's reading in the callback of a timer of `delayMs`, and the due time. */
 function fireAfter(clock: Clock, delayMs: number): Promise<{ dueMs: number; firedMs: number }> {
@@ -91,5 +93,18 @@ describe('PreciseRealClock', () => {
     const aborted = clock.sleep(durationMs(1000), controller.signal);
     controller.abort(new Error('stop'));
     await expect(aborted).rejects.toThrow('stop');
+  });
+});
+
+describe('tightenTimerSlack', () => {
+  it.runIf(process.platform === 'linux')('sets this process’s timer slack to 1 ns on Linux', () => {
+    const slackPath = '/proc/self/timerslack_ns';
+    const before = readFileSync(slackPath, 'utf8').trim();
+    try {
+      expect(tightenTimerSlack()).toBe(true);
+      expect(readFileSync(slackPath, 'utf8').trim()).toBe('1');
+    } finally {
+      writeFileSync(slackPath, before);
+    }
   });
 });
