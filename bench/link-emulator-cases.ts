@@ -210,7 +210,7 @@ async function startDirect(): Promise<Rig> {
  * through a process that just started run code V8 has not compiled yet, while its compiler threads
  * take the CPU (milliseconds late), which is start-up, not the light time a rig runs with for hours.
  */
-async function measureDelay(owltSec: number | 'direct' | 'forwarder'): Promise<{ errorsMs: number[]; warmupErrorsMs: number[]; relayCpuMs: number | undefined }> {
+async function measureDelay(owltSec: number | 'direct' | 'forwarder'): Promise<{ errorsMs: number[]; warmupErrorsMs: number[]; relayCpuMs: number | undefined; ownCollections: { count: number; longestMs: number } }> {
   const rig = owltSec === 'direct' ? await startDirect() : owltSec === 'forwarder' ? await startForwarder() : await startRig(owltSec, DELAY_RATE_BYTES_PER_SEC);
   try {
     const { client, far } = await openClient(rig);
@@ -254,9 +254,26 @@ async function measureDelay(owltSec: number | 'direct' | 'forwarder'): Promise<{
       return errorsMs;
     };
     const warmupErrorsMs = await run(DELAY_WARMUP_MESSAGES);
+    // The sender and the receiver are not what is measured: a collection of their heap (what the
+    // earlier cases left) in the middle of the run would make messages late that the relay was not.
+    // So the probe collects before the run (node --expose-gc, as runLinkEmulatorCasesAlone forks it)
+    // and gives its sweeper threads a moment, and its collections during the run are counted.
+    globalThis.gc?.();
+    await sleepMs(50);
+    const ownCollections = { count: 0, longestMs: 0 };
+    const observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        ownCollections.count += 1;
+        ownCollections.longestMs = Math.max(ownCollections.longestMs, entry.duration);
+      }
+    });
+    observer.observe({ entryTypes: ['gc'] });
     const cpuAtStartMs = rig.relayCpuMs();
     const measuredMs = await run(DELAY_MESSAGES);
     const cpuAtEndMs = rig.relayCpuMs();
+    // The observer hears of the last collections on a later turn.
+    await sleepMs(10);
+    observer.disconnect();
     client.destroy();
     if (process.env.BENCH_DUMP_DELAYS !== undefined) {
       // Send times on CLOCK_MONOTONIC (what `perf sched record -k CLOCK_MONOTONIC` stamps), to line
@@ -264,10 +281,15 @@ async function measureDelay(owltSec: number | 'direct' | 'forwarder'): Promise<{
       const monotonicMinusNowMs = Number(process.hrtime.bigint()) / 1e6 - performance.now();
       writeFileSync(`${process.env.BENCH_DUMP_DELAYS}-${owltSec}.json`, JSON.stringify({ warmupErrorsMs, measuredMs, measuredSentMonotonicMs: sentAtMs.map((ms) => ms + monotonicMinusNowMs) }));
     }
-    return { errorsMs: measuredMs, warmupErrorsMs, relayCpuMs: cpuAtStartMs === undefined || cpuAtEndMs === undefined ? undefined : cpuAtEndMs - cpuAtStartMs };
+    return { errorsMs: measuredMs, warmupErrorsMs, relayCpuMs: cpuAtStartMs === undefined || cpuAtEndMs === undefined ? undefined : cpuAtEndMs - cpuAtStartMs, ownCollections };
   } finally {
     await rig.stop();
   }
+}
+
+/** "none", or how many collections and the longest. */
+function describeCollections({ count, longestMs }: { count: number; longestMs: number }): string {
+  return count === 0 ? 'none' : `${count} (longest ${longestMs.toFixed(2)} ms)`;
 }
 
 /** Sustained bytes/s through a contact of `rateBytesPerSec`, after a warm-up. */
@@ -419,7 +441,7 @@ export async function runLinkEmulatorCases(progress: (message: string) => void =
     progress(`link emulator: delay through OWLT ${owltSec * 1000} ms`);
     const stealBefore = stealTicks();
     const caseStartMs = performance.now();
-    const { errorsMs, warmupErrorsMs, relayCpuMs } = await measureDelay(owltSec);
+    const { errorsMs, warmupErrorsMs, relayCpuMs, ownCollections } = await measureDelay(owltSec);
     const stealAfter = stealTicks();
     const stealPercent = stealAfter.length === 0
       ? undefined
@@ -432,7 +454,7 @@ export async function runLinkEmulatorCases(progress: (message: string) => void =
       caseLabel: `Delay, OWLT ${owltSec * 1000} ms`,
       measurement: 'one-way delay − OWLT, |error| median / p99',
       value: `${medianMs.toFixed(3)} ms / ${p99Ms.toFixed(3)} ms`,
-      details: `${errorsMs.length} messages of ${MESSAGE_BYTES} B at 100 Mbit/s; ${((100 * absolute.filter((e) => e <= DELAY_ERROR_MS_MAX).length) / absolute.length).toFixed(1)} % within ${DELAY_ERROR_MS_MAX} ms; signed error median ${median(errorsMs).toFixed(3)} ms, min ${Math.min(...errorsMs).toFixed(3)} ms, max ${Math.max(...errorsMs).toFixed(3)} ms; the ${warmupErrorsMs.length} warm-up messages before them: median ${median(warmupAbsolute).toFixed(3)} ms, p99 ${percentile(warmupAbsolute, 99).toFixed(3)} ms, max ${Math.max(...warmupAbsolute).toFixed(3)} ms${relayCpuMs === undefined ? '' : `; relay CPU ${((relayCpuMs * 1000) / errorsMs.length).toFixed(0)} µs per message`}${stealPercent === undefined ? '' : `; steal time during the case ${stealPercent.toFixed(2)} %`}`,
+      details: `${errorsMs.length} messages of ${MESSAGE_BYTES} B at 100 Mbit/s; ${((100 * absolute.filter((e) => e <= DELAY_ERROR_MS_MAX).length) / absolute.length).toFixed(1)} % within ${DELAY_ERROR_MS_MAX} ms; signed error median ${median(errorsMs).toFixed(3)} ms, min ${Math.min(...errorsMs).toFixed(3)} ms, max ${Math.max(...errorsMs).toFixed(3)} ms; the ${warmupErrorsMs.length} warm-up messages before them: median ${median(warmupAbsolute).toFixed(3)} ms, p99 ${percentile(warmupAbsolute, 99).toFixed(3)} ms, max ${Math.max(...warmupAbsolute).toFixed(3)} ms${relayCpuMs === undefined ? '' : `; relay CPU ${((relayCpuMs * 1000) / errorsMs.length).toFixed(0)} µs per message`}${stealPercent === undefined ? '' : `; steal time during the case ${stealPercent.toFixed(2)} %`}; the measuring process's own collections during the run: ${describeCollections(ownCollections)}`,
       target: `≤ ${DELAY_ERROR_MS_MAX} ms`,
       result: medianMs <= DELAY_ERROR_MS_MAX && p99Ms <= DELAY_ERROR_MS_MAX ? 'met' : medianMs <= DELAY_ERROR_MS_MAX ? 'median met, p99 not' : 'not met',
     });
@@ -453,7 +475,7 @@ export async function runLinkEmulatorCases(progress: (message: string) => void =
   }
   const notes = [
     'The relay is `orbitfed link-emulator` (deliveries on PreciseRealClock) in its own process; sender and receiver share another fresh process (bench/link-emulator-probe.ts), not the benchmark process, whose heap holds the earlier sections\' data; 127.0.0.1; times from performance.now() in the bench; relay CPU from /proc over each case.',
-    `Delay: ${DELAY_MESSAGES} messages per case, sent 2–7 ms apart, after ${DELAY_WARMUP_MESSAGES} warm-up messages on the same connection (shown apart: the first messages through a relay that just started run code V8 has not compiled yet, while its compiler threads compete for the CPU); error = arrival − send − OWLT − ${MESSAGE_BYTES} B / rate.`,
+    `Delay: ${DELAY_MESSAGES} messages per case, sent 2–7 ms apart, after ${DELAY_WARMUP_MESSAGES} warm-up messages on the same connection (shown apart: the first messages through a relay that just started run code V8 has not compiled yet, while its compiler threads compete for the CPU); error = arrival − send − OWLT − ${MESSAGE_BYTES} B / rate. Before each measured run the measuring process collects its own heap (node --expose-gc), so that a collection of what the earlier cases left does not land in the run; its collections during the run are counted in the details.`,
     `Throughput: the sender writes ${WRITE_CHUNK_BYTES / 1024} KiB chunks whenever the relay's backpressure lets it; OWLT ${THROUGHPUT_OWLT_SEC * 1000} ms; rate over ${THROUGHPUT_MEASURE_MS / 1000} s after ${THROUGHPUT_WARMUP_MS / 1000} s.`,
   ];
   return { rows, notes };
@@ -465,7 +487,8 @@ export async function runLinkEmulatorCases(progress: (message: string) => void =
  * already built the other sections' large data.
  */
 export async function runLinkEmulatorCasesAlone(progress: (message: string) => void = () => {}): Promise<LinkEmulatorCasesResult> {
-  const probe = fork(fileURLToPath(new URL('./link-emulator-probe.ts', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // --expose-gc: the probe collects its own heap before each measured run (measureDelay).
+  const probe = fork(fileURLToPath(new URL('./link-emulator-probe.ts', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [...process.execArgv, '--expose-gc'] });
   return new Promise((resolve, reject) => {
     let settled = false;
     probe.on('message', (message: FromLinkEmulatorProbe) => {
