@@ -126,7 +126,9 @@ interface FinishingTimer {
  *   to the millisecond, so Date.now() − performance.now() (read in that order) never exceeds the
  *   true offset and reaches it just after the wall clock ticks: the offset is the largest such
  *   difference seen (measured at construction, which waits for one tick of the wall clock, at most
- *   1 ms), and follows the wall clock when it steps or slews by more than its millisecond.
+ *   1 ms), and follows the wall clock when it steps or slews by more than its millisecond (a
+ *   monotonic reading before Date.now() bounds it from above, so a pause between the readings is
+ *   not taken for a step).
  *   Readings never go backwards (a step back holds them, as ScaledClock does) and are fractional.
  * - `setTimer(d)` waits in setTimeout until PRECISE_FINISH_MS before its due time; from there one
  *   check per event-loop turn (setImmediate, shared by all the clock's timers, so sockets are still
@@ -157,12 +159,17 @@ export class PreciseRealClock implements Clock {
   }
 
   now(): UnixMs {
+    // The wall clock is read between two monotonic readings, so the true offset lies in
+    // [wall − after, wall − before + 1) however long the thread was held up in between. Bounding it
+    // from one monotonic reading alone took a pause there (a scavenge that the reading's own
+    // allocation set off, the kernel running something else) for the wall clock stepping back by
+    // the pause, less 1 ms: readings fell behind by that much until the next ticks pulled them up.
+    const beforeMs = performance.now();
     const wallMs = Date.now();
-    const monotonicMs = performance.now();
-    const lowMs = wallMs - monotonicMs;
-    if (this.#offsetMs < lowMs) this.#offsetMs = lowMs;
-    else if (this.#offsetMs > lowMs + 1) this.#offsetMs = lowMs + 1;
-    this.#lastMs = Math.max(this.#lastMs, monotonicMs + this.#offsetMs);
+    const afterMs = performance.now();
+    if (this.#offsetMs < wallMs - afterMs) this.#offsetMs = wallMs - afterMs;
+    else if (this.#offsetMs > wallMs - beforeMs + 1) this.#offsetMs = wallMs - beforeMs + 1;
+    this.#lastMs = Math.max(this.#lastMs, afterMs + this.#offsetMs);
     return this.#lastMs as UnixMs;
   }
 

@@ -4,7 +4,7 @@
 // asserted on a shared machine.
 import { readFileSync, writeFileSync } from 'node:fs';
 import process from 'node:process';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { durationMs, PreciseRealClock, tightenTimerSlack, type Clock } from '../../common/index.ts';
 
 /** Resolves with the clock's reading in the callback of a timer of `delayMs`, and the due time. */
@@ -32,6 +32,31 @@ describe('PreciseRealClock', () => {
       previousMs = readingMs;
     }
     expect(fractional).toBeGreaterThan(1000);
+  });
+
+  it('does not take a pause between its readings for the wall clock stepping back', () => {
+    const clock = new PreciseRealClock();
+    const wallNow = Date.now.bind(Date);
+    // Held up 5 ms right after reading the wall clock, as by a collection or the kernel.
+    const held = vi.spyOn(Date, 'now').mockImplementation(() => {
+      const wallMs = wallNow();
+      const untilMs = performance.now() + 5;
+      while (performance.now() < untilMs);
+      return wallMs;
+    });
+    let readingMs: number;
+    try {
+      readingMs = clock.now();
+    } finally {
+      held.mockRestore();
+    }
+    // The reading is of the moment it returned, not 4 ms before it (the margin: a pause here); and
+    // the next readings are not pulled back either.
+    expect(readingMs).toBeGreaterThanOrEqual(Date.now() - 1.5);
+    for (let i = 0; i < 100; i += 1) {
+      const wallBeforeMs = Date.now();
+      expect(clock.now()).toBeGreaterThanOrEqual(wallBeforeMs);
+    }
   });
 
   it('never calls a timer back before its due time, for delays below, around and above its last stretch', async () => {
