@@ -1,7 +1,8 @@
 // The only place in orbitfed that reads wall time or sets timers (ARCHITECTURE: "Time is injected").
 // Everything else receives a Clock, so a virtual clock can run a federation faster than real time.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import type { DurationMs, UnixMs } from './units.ts';
@@ -107,6 +108,43 @@ export function tightenTimerSlack(): boolean {
   } catch {
     return false;
   }
+}
+/** The name Node gives the threads of V8's platform pool (`--v8-pool-size`, 4 by default). */
+const V8_WORKER_THREAD_NAME = 'V8Worker';
+/** The lowest CPU priority Linux has (nice 19: about 1/70 of a nice-0 thread's share when both want the CPU). */
+const LOWEST_NICE = 19;
+/**
+ * Lowers V8's background threads in this process to the lowest CPU priority, so that on a busy or
+ * small machine they run in the gaps left by the main thread and the processes it talks to rather
+ * than delaying them. Those threads compile hot code (Maglev, TurboFan) and help the garbage
+ * collector; in a link emulator that has just started they compile for seconds, and a trace of its
+ * late deliveries (hil/README.md) found them holding both vCPUs of the machine while the relay's
+ * main thread, or the receiver's, waited 0.4–1.5 ms. The price, under load: hot code tiers up
+ * later, and a collection's parallel phase, in which the main thread works beside them, may wait
+ * longer for its helpers; on an idle machine nothing changes.
+ * Linux only (setpriority on a thread id changes that thread alone); a process may lower its own
+ * threads without privileges. Call it once at start, after Node has made its pool. Returns how many
+ * threads it lowered (0 elsewhere, or where /proc cannot be read).
+ */
+export function lowerV8WorkerPriority(): number {
+  if (process.platform !== 'linux') return 0;
+  let lowered = 0;
+  let threadIds: string[];
+  try {
+    threadIds = readdirSync('/proc/self/task');
+  } catch {
+    return 0;
+  }
+  for (const threadId of threadIds) {
+    try {
+      if (readFileSync(`/proc/self/task/${threadId}/comm`, 'utf8').trim() !== V8_WORKER_THREAD_NAME) continue;
+      setPriority(Number(threadId), LOWEST_NICE);
+      lowered += 1;
+    } catch {
+      // The thread ended between the listing and the reading: nothing to lower.
+    }
+  }
+  return lowered;
 }
 /** What PreciseRealClock's naps wait on; nothing ever notifies it. */
 const NAP_CELL = new Int32Array(new SharedArrayBuffer(4));

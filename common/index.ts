@@ -1,6 +1,6 @@
 // Public entry of common/: the only file other folders import.
 export type { Clock, TimeBase, TimerHandle } from './clock.ts';
-export { ioClockFor, nextEventLoopTurn, PreciseRealClock, RealClock, ScaledClock, sleepOn, tightenTimerSlack, TIME_SCALE_MAX, VirtualClock } from './clock.ts';
+export { ioClockFor, lowerV8WorkerPriority, nextEventLoopTurn, PreciseRealClock, RealClock, ScaledClock, sleepOn, tightenTimerSlack, TIME_SCALE_MAX, VirtualClock } from './clock.ts';
 export type { ErrorLocation } from './errors.ts';
 export { OrbitfedError, formatLocated } from './errors.ts';
 export type { DurationMs, UnixMs } from './units.ts';

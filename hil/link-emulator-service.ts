@@ -1,6 +1,6 @@
 // The one place that wires the `link-emulator` program (STYLE rule 14): the contact plan and the
 // map in; the emulator, its metrics registry and its control API built and started together.
-import { MetricsRegistry, PreciseRealClock, RealClock, silentLogger, tightenTimerSlack, type Clock, type Logger } from '../common/index.ts';
+import { lowerV8WorkerPriority, MetricsRegistry, PreciseRealClock, RealClock, silentLogger, tightenTimerSlack, type Clock, type Logger } from '../common/index.ts';
 import { loadContactPlanFile, type ContactPlan } from '../contact-plans/plan.ts';
 import type { HostPort } from '../dtn/tcp-connection.ts';
 import { LinkControlApi } from './link-control-api.ts';
@@ -28,11 +28,13 @@ export class LinkEmulatorService {
     // Light times are promised to 1 ms (issue 9): on the wall clock the pipes' deliveries run on the
     // sub-millisecond clock and only their transmission timers, which may wake late, on the plain
     // one (hil/link-pipe.ts), with the process's timer slack taken down so that their waits end on
-    // time. Any other clock (ScaledClock, VirtualClock in tests) is used as given.
+    // time and V8's compiler and collector threads below everything else so that they do not hold
+    // the CPUs when a delivery falls due. Any other clock (ScaledClock, VirtualClock in tests) is used
+    // as given.
     let clock = options.clock;
     if (options.clock instanceof RealClock) {
       clock = new PreciseRealClock();
-      this.#log.debug({ tightened: tightenTimerSlack() }, 'timer slack');
+      this.#log.debug({ tightened: tightenTimerSlack(), loweredV8Workers: lowerV8WorkerPriority() }, 'timer slack and V8 worker priority');
     }
     this.emulator = new LinkEmulator({ plan: options.plan, map: options.map, clock, transmitTimerClock: options.clock, logger: this.#log, metrics: this.metrics });
     const control = options.map.control;

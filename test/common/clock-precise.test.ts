@@ -2,8 +2,11 @@
 // guarantees are checked here (within the wall clock's millisecond, never backwards, never early,
 // cancellation); how close its timers land is measured in bench/link-emulator-cases.ts, not
 // asserted on a shared machine.
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import process from 'node:process';
+import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import { durationMs, PreciseRealClock, tightenTimerSlack, type Clock } from '../../common/index.ts';
 
@@ -131,5 +134,26 @@ describe('tightenTimerSlack', () => {
     } finally {
       writeFileSync(slackPath, before);
     }
+  });
+});
+
+describe('lowerV8WorkerPriority', () => {
+  it.runIf(process.platform === 'linux')('lowers every thread of V8’s pool to nice 19 and leaves the main thread alone', async () => {
+    // In a child process: a thread lowered cannot be raised again without privileges, and the test
+    // runner's own threads should keep their priority. --v8-pool-size fixes how many there are.
+    const code = [
+      "import { readdirSync, readFileSync } from 'node:fs';",
+      "import { getPriority } from 'node:os';",
+      `import { lowerV8WorkerPriority } from ${JSON.stringify(new URL('../../common/index.ts', import.meta.url).href)};`,
+      'const lowered = lowerV8WorkerPriority();',
+      "const threads = readdirSync('/proc/self/task').map((id) => ({ name: readFileSync(`/proc/self/task/${id}/comm`, 'utf8').trim(), nice: getPriority(Number(id)), main: Number(id) === process.pid }));",
+      'console.log(JSON.stringify({ lowered, threads }));',
+    ].join('\n');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--v8-pool-size=3', '--input-type=module', '-e', code]);
+    const { lowered, threads } = JSON.parse(stdout) as { lowered: number; threads: { name: string; nice: number; main: boolean }[] };
+    expect(lowered).toBe(3);
+    expect(threads.filter((thread) => thread.name === 'V8Worker').map((thread) => thread.nice)).toEqual([19, 19, 19]);
+    expect(threads.find((thread) => thread.main)?.nice).toBe(getPriority(process.pid));
+    expect(threads.filter((thread) => thread.name !== 'V8Worker').every((thread) => thread.nice === getPriority(process.pid))).toBe(true);
   });
 });
