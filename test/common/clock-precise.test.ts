@@ -1,7 +1,8 @@
 // PreciseRealClock: the wall clock to a fraction of a millisecond, for the link emulator. Only its
 // guarantees are checked here (within the wall clock's millisecond, never backwards, never early,
 // cancellation); how close its timers land is measured in bench/link-emulator-cases.ts, not
-// asserted on a shared machine.
+// asserted on a shared machine. Also the two process settings the link emulator makes beside it
+// (timer slack, V8's thread priority), by what the kernel then reports.
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
